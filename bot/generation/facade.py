@@ -1,0 +1,175 @@
+"""The seed's public API (`HF_gen_response`): `HuggingFaceGenerator` and its module-level functions.
+
+A thin facade over the backend registry. It owns a private event loop (see `sync_bridge`) so the same
+object serves synchronous scripts and async callers. The bot itself calls the services directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import aclosing
+from typing import Any
+
+from bot.errors import InvalidInputError
+from bot.generation.builder import build_registry
+from bot.generation.prompt import plain_prompt, render_prompt
+from bot.generation.registry import ModelRegistry
+from bot.generation.sync_bridge import LoopThread
+from bot.generation.types import ChatMessage, GenerationParams, validate_messages
+from bot.personas import Persona
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SpeechHook = Callable[[str, Persona], Awaitable[None]]
+
+
+class HuggingFaceGenerator:
+    """Generates chat answers through the HF API or a local transformers model."""
+
+    def __init__(self, settings: Settings | None = None, registry: ModelRegistry | None = None) -> None:
+        self.settings = settings or Settings()
+        self.registry = registry or build_registry(self.settings)
+        self.model_name = self.registry.default_model
+        self._bridge = LoopThread()
+
+    # -- models ---------------------------------------------------------------------------------------
+    def load_model(self, model_name: str) -> Awaitable[None] | None:
+        """Load a local model, replacing and freeing the previous one.
+
+        From synchronous code this blocks until loaded. Inside a running event loop it returns an awaitable
+        and loads in a thread, so the loop keeps running.
+        """
+        entry = self.registry.entry(model_name, allow_adhoc=True)
+        if entry.kind != "local":
+            raise InvalidInputError(f"`{model_name}` is an API model; there is nothing to load locally.")
+        coro = self.registry.pool.get(entry.name)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            self._bridge.run(coro)
+            return None
+        return self._bridge.run_async(_discard(coro))
+
+    def set_model(self, model_name: str) -> None:
+        self.registry.entry(model_name, allow_adhoc=True)  # raises UnknownModelError with the choices
+        self.model_name = model_name
+
+    # -- generation -----------------------------------------------------------------------------------
+    def generate_response(self, messages: Sequence[ChatMessage], model: str | None = None,
+                          max_tokens: int = 512, temperature: float = 0.0,
+                          stream: bool = True) -> str | Iterator[str]:
+        """The full answer, or an iterator of text pieces when `stream=True`."""
+        params = GenerationParams(max_tokens=max_tokens, temperature=temperature)
+        name = model or self.model_name
+        if self.registry.entry(name, allow_adhoc=True).kind == "api":
+            return self._generate_api_response(messages, name, params, stream)
+        return self._generate_local_response(messages, name, params, stream)
+
+    def _generate_api_response(self, messages: Sequence[ChatMessage], model: str,
+                               params: GenerationParams, stream: bool) -> str | Iterator[str]:
+        return self._sync(messages, model, params, stream)
+
+    def _generate_local_response(self, messages: Sequence[ChatMessage], model: str,
+                                 params: GenerationParams, stream: bool) -> str | Iterator[str]:
+        return self._sync(messages, model, params, stream)
+
+    def _sync(self, messages: Sequence[ChatMessage], model: str, params: GenerationParams,
+              stream: bool) -> str | Iterator[str]:
+        pieces = self._bridge.iterate(self._stream_on_bridge(messages, model, params))
+        return pieces if stream else "".join(pieces)
+
+    async def astream(self, messages: Sequence[ChatMessage], model: str | None = None,
+                      params: GenerationParams | None = None) -> AsyncGenerator[str, None]:
+        """Async streaming: `async for piece in gen.astream(...)`; leaving the loop stops generation."""
+        inner = self._stream_on_bridge(messages, model or self.model_name, params or GenerationParams())
+        async with aclosing(self._bridge.aiterate(inner)) as pieces:
+            async for piece in pieces:
+                yield piece
+
+    async def _stream_on_bridge(self, messages: Sequence[ChatMessage], model: str,
+                                params: GenerationParams) -> AsyncGenerator[str, None]:
+        backend = self.registry.backend(model, allow_adhoc=True)
+        async with aclosing(backend.stream(validate_messages(messages), params)) as pieces:
+            async for piece in pieces:
+                yield piece
+
+    def _convert_messages_to_prompt(self, messages: Sequence[ChatMessage]) -> str:
+        """The prompt the local model sees: its chat template, or a plain transcript without one."""
+        loaded = self.registry.pool.loaded_name
+        if loaded is None:
+            return plain_prompt(validate_messages(messages))
+        model = self._bridge.run(self.registry.pool.get(loaded))
+        return render_prompt(model.tokenizer, validate_messages(messages))
+
+    def close(self) -> None:
+        self.registry.pool.close()
+
+
+async def _discard(coro: Awaitable[Any]) -> None:
+    await coro
+
+
+# -- module-level seed functions -------------------------------------------------------------------------
+_generator: HuggingFaceGenerator | None = None
+_speech_hook: SpeechHook | None = None
+
+
+def default_generator() -> HuggingFaceGenerator:
+    global _generator
+    if _generator is None:
+        _generator = HuggingFaceGenerator()
+    return _generator
+
+
+def use_generator(generator: HuggingFaceGenerator | None) -> None:
+    """Install the generator the module functions use (the composition root and tests call this)."""
+    global _generator
+    _generator = generator
+
+
+def set_speech_hook(hook: SpeechHook | None) -> None:
+    """Where `async_generate_response(..., speak=True)` sends the answer (filled in by the voice layer)."""
+    global _speech_hook
+    _speech_hook = hook
+
+
+def set_hf_model(model_name: str) -> None:
+    default_generator().set_model(model_name)
+
+
+def get_hf_model() -> str:
+    return default_generator().model_name
+
+
+def generate_response(messages: Sequence[ChatMessage], model: str | None = None, max_tokens: int = 512,
+                      temperature: float = 0.0, stream: bool = True) -> str | Iterator[str]:
+    return default_generator().generate_response(messages, model, max_tokens, temperature, stream)
+
+
+def process_response(response: str | Iterable[str]) -> str:
+    """The whole text of an answer, whether it came as one string or as streamed pieces."""
+    if isinstance(response, str):
+        return response.strip()
+    return "".join(response).strip()
+
+
+async def async_generate_response(current_persona: Persona | Mapping[str, Any] | str,
+                                  messages: Sequence[ChatMessage], temperature: float | None = None,
+                                  top_p: float | None = None, top_k: int | None = None, *,
+                                  speak: bool = False, model: str | None = None) -> str:
+    """Answer under a persona (its system prompt and parameters); optionally speak the answer."""
+    persona = Persona.coerce(current_persona)
+    system: list[ChatMessage] = [{"role": "system", "content": persona.system_prompt}]
+    history = [m for m in messages if m.get("role") != "system"]
+    params = persona.params(temperature=temperature, top_p=top_p, top_k=top_k)
+    async with aclosing(default_generator().astream(system + history, model, params)) as pieces:
+        text = process_response([piece async for piece in pieces])
+    if speak:
+        if _speech_hook is None:
+            log.warning("Speech was asked for, but no text-to-speech is configured")
+        elif text:
+            await _speech_hook(text, persona)
+    return text

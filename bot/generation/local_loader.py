@@ -1,0 +1,98 @@
+"""Loading a local model and its tokenizer with transformers (blocking: call it in a thread)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ModelUnavailableError
+from bot.generation.embedded import EMBEDDED_ALIAS, GGUF_FILE, embedded_model_path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class LocalModel:
+    name: str
+    model: Any
+    tokenizer: Any
+    context_window: int
+    device: str
+
+
+def pick_device(preferred: str | None = None) -> str:
+    import torch
+
+    if preferred:
+        return preferred
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _source(name: str, cache_dir: Path | None) -> tuple[str, dict[str, str]]:
+    """(folder or Hub id, extra from_pretrained kwargs) for a model name."""
+    if name == EMBEDDED_ALIAS:
+        converted = _converted_dir(cache_dir)
+        if converted and (converted / "config.json").is_file():
+            return str(converted), {}
+        path = embedded_model_path()
+        return str(path.parent), {"gguf_file": path.name}
+    path = Path(name).expanduser()
+    if path.suffix == ".gguf" and path.is_file():
+        return str(path.parent), {"gguf_file": path.name}
+    return (str(path) if path.exists() else name), {}
+
+
+def _converted_dir(cache_dir: Path | None) -> Path | None:
+    return cache_dir / GGUF_FILE.removesuffix(".gguf") if cache_dir else None
+
+
+def _save_converted(model: Any, tokenizer: Any, cache_dir: Path | None) -> None:
+    """Keep the de-quantized GGUF as safetensors: the next start loads in about a second instead of ~40."""
+    target = _converted_dir(cache_dir)
+    if target is None or target.exists():
+        return
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        model.hf_quantizer = None  # the weights are already plain float tensors once loaded
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        staging.rename(target)  # atomic: a crash never leaves a half-written cache behind
+    except (OSError, ValueError) as exc:
+        log.warning("Could not cache the converted embedded model in %s: %s", target, exc)
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def load_local_model(name: str, device: str | None = None, cache_dir: Path | None = None) -> LocalModel:
+    """Load weights and tokenizer; errors become `ModelUnavailableError` with a readable reason."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source, extra = _source(name, cache_dir)
+    target = pick_device(device)
+    started = time.perf_counter()
+    try:
+        # trust_remote_code stays off: a model name typed in Discord must never run code from the Hub.
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=False, **extra)
+        model = AutoModelForCausalLM.from_pretrained(source, trust_remote_code=False, **extra)
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("Loading local model %r failed: %s", name, exc)
+        raise ModelUnavailableError(
+            f"The local model `{name}` could not be loaded. Check the name or path "
+            "(Hub ids need the Hub or a local cache)."
+        ) from exc
+    if "gguf_file" in extra and name == EMBEDDED_ALIAS:
+        _save_converted(model, tokenizer, cache_dir)
+    model.to(target)  # type: ignore[arg-type]
+    model.eval()
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    window = int(getattr(model.config, "max_position_embeddings", 0) or 2048)
+    log.info("Loaded local model %r on %s in %.1f s (context %d)", name, target,
+             time.perf_counter() - started, window)
+    return LocalModel(name=name, model=model, tokenizer=tokenizer, context_window=window, device=target)

@@ -1,0 +1,107 @@
+"""Running `model.generate` in a worker thread and handing its text back to the event loop.
+
+The worker decodes incrementally and crosses threads only through `loop.call_soon_threadsafe`; a failure in
+the worker reaches the consumer as an exception, never as a silently short answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+_DONE = object()
+
+
+@dataclass(slots=True)
+class _Failed:
+    error: BaseException
+
+
+class LoopStreamer:
+    """A transformers streamer that posts decoded text deltas to an asyncio queue."""
+
+    def __init__(self, tokenizer: Any, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[object],
+                 stop: Sequence[str] = (), cancel: threading.Event | None = None) -> None:
+        self._tokenizer, self._loop, self._queue = tokenizer, loop, queue
+        self._stop, self._cancel = tuple(stop), cancel or threading.Event()
+        self._ids: list[int] = []
+        self._sent = 0
+        self._prompt_seen = False
+        self.generated_tokens = 0
+
+    def put(self, value: Any) -> None:
+        if not self._prompt_seen:  # generate() first hands over the prompt itself
+            self._prompt_seen = True
+            return
+        new = value.reshape(-1).tolist()
+        self.generated_tokens += len(new)
+        self._ids.extend(new)
+        self._emit(final=False)
+
+    def end(self) -> None:
+        self._emit(final=True)
+
+    def _emit(self, final: bool) -> None:
+        if self._cancel.is_set():
+            return
+        text = self._tokenizer.decode(self._ids, skip_special_tokens=True)
+        cut = self._stop_at(text)
+        if cut is not None:
+            text, final = text[:cut], True
+            self._cancel.set()
+        elif not final and text.endswith("\ufffd"):
+            return  # half a multi-byte character: wait for the next token
+        if len(text) > self._sent:
+            self.post(text[self._sent:])
+            self._sent = len(text)
+
+    def _stop_at(self, text: str) -> int | None:
+        hits = [text.find(s, max(0, self._sent - len(s))) for s in self._stop]
+        found = [h for h in hits if h >= 0]
+        return min(found) if found else None
+
+    def post(self, item: object) -> None:
+        # RuntimeError: the loop closed under us, so nobody is listening any more.
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+
+class CancelCriteria:
+    """A stopping criterion that ends generation as soon as the consumer goes away."""
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self._cancel = cancel
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        return torch.full((input_ids.shape[0],), self._cancel.is_set(), dtype=torch.bool,
+                          device=input_ids.device)
+
+
+def run_generate(model: Any, inputs: dict[str, Any], kwargs: dict[str, Any], streamer: LoopStreamer) -> None:
+    """Worker-thread body: generate, then post DONE or the failure."""
+    import torch
+
+    try:
+        with torch.inference_mode():
+            model.generate(**inputs, **kwargs, streamer=streamer)
+    except BaseException as exc:
+        streamer.post(_Failed(exc))
+    else:
+        streamer.post(_DONE)
+
+
+async def drain(queue: asyncio.Queue[object]) -> AsyncGenerator[str, None]:
+    """Yield text from the queue until DONE; re-raise a worker failure here, in the consumer."""
+    while True:
+        item = await queue.get()
+        if item is _DONE:
+            return
+        if isinstance(item, _Failed):
+            raise item.error
+        yield str(item)

@@ -1,0 +1,114 @@
+"""An OpenAI-compatible chat-completions server speaking the SSE stream as TGI does.
+
+The requested `model` picks a scenario, so one server covers every behaviour the tests need:
+  ok            streams the words of REPLY, one per chunk
+  echo          streams back the last user message (shows what the client sent)
+  loading-N     answers 503 "model is loading" N times, then streams
+  ratelimit-N   answers 429 with Retry-After N times, then streams
+  cut           streams a few chunks, then drops the connection
+  stall         streams one chunk, then goes silent
+  unauthorized  answers 401
+  missing       answers 404
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+REPLY = "Paris is the capital of France and its largest city."
+
+
+@dataclass
+class ChatServer:
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    request_times: list[float] = field(default_factory=list)
+    attempts: Counter[str] = field(default_factory=Counter)
+    disconnects: int = 0
+    chunk_delay: float = 0.0
+    retry_after: str = "0"
+    url: str = ""
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> ChatServer:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        self.requests.append(body)
+        self.request_times.append(time.monotonic())
+        model = body.get("model", "ok")
+        self.attempts[model] += 1
+        kind, _, count = model.partition("-")
+        failures_left = int(count or 0) >= self.attempts[model]
+        if kind == "loading" and failures_left:
+            return web.json_response({"error": "Model is loading", "estimated_time": 0.05}, status=503)
+        if kind == "ratelimit" and failures_left:
+            return web.json_response({"error": "Too many requests"}, status=429,
+                                     headers={"Retry-After": self.retry_after})
+        if kind == "unauthorized":
+            return web.json_response({"error": "Invalid credentials"}, status=401)
+        if kind == "missing":
+            return web.json_response({"error": "Model not found"}, status=404)
+        if kind == "echo":
+            words = _words(body["messages"][-1]["content"])
+        else:
+            words = _words(REPLY)
+        return await self._stream(request, model, words, kind)
+
+    async def _stream(self, request: web.Request, model: str, words: list[str], kind: str) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        try:
+            for index, word in enumerate(words):
+                if kind == "cut" and index == 3:
+                    assert request.transport is not None
+                    request.transport.close()  # mid-stream connection loss
+                    return response
+                if kind == "stall" and index == 1:
+                    await asyncio.sleep(3600)
+                await response.write(_chunk(model, word))
+                if self.chunk_delay:
+                    await asyncio.sleep(self.chunk_delay)
+            await response.write(_chunk(model, "", finish="stop"))
+            await response.write(b"data: [DONE]\n\n")
+        except (ConnectionResetError, asyncio.CancelledError):
+            self.disconnects += 1
+            raise
+        return response
+
+
+def _words(text: str) -> list[str]:
+    parts = text.split(" ")
+    return [parts[0]] + [" " + p for p in parts[1:]]
+
+
+def _chunk(model: str, content: str, finish: str | None = None) -> bytes:
+    payload = {
+        "id": "chatcmpl-standin",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": "standin",
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": content},
+                     "logprobs": None, "finish_reason": finish}],
+    }
+    return f"data: {json.dumps(payload)}\n\n".encode()
