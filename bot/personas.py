@@ -28,8 +28,13 @@ class Persona:
     max_tokens: int = 512
     voice: VoiceSettings | None = None
 
-    def params(self, temperature: float | None = None, top_p: float | None = None,
-               top_k: int | None = None, max_tokens: int | None = None) -> GenerationParams:
+    def params(
+        self,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        top_k: int | None = None,
+        max_tokens: int | None = None,
+    ) -> GenerationParams:
         """Generation parameters from the persona, with per-call overrides."""
         return GenerationParams(
             max_tokens=max_tokens if max_tokens is not None else self.max_tokens,
@@ -58,5 +63,5 @@ DEFAULT_PERSONA = Persona(
     name="assistant",
     description="A helpful, concise assistant.",
     system_prompt="You are a helpful assistant in a Discord server. Answer clearly and concisely.",
-    temperature=0.7,
+    temperature=0.3,
 )

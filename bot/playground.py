@@ -7,15 +7,17 @@ import sys
 from contextlib import aclosing
 from typing import TextIO
 
+from bot.db.place_settings import Place
 from bot.errors import BotError
-from bot.services.conversation import ConversationService, Place
+from bot.services.conversation import ConversationService
 
 TERMINAL = Place(guild_id=None, channel_id=0)
 QUIT = {"/quit", "/exit", "quit", "exit"}
 
 
-async def answer_once(service: ConversationService, prompt: str, out: TextIO, persona: str | None = None,
-                      model: str | None = None) -> str:
+async def answer_once(
+    service: ConversationService, prompt: str, out: TextIO, persona: str | None = None, model: str | None = None
+) -> str:
     pieces: list[str] = []
     async with aclosing(service.reply(TERMINAL, "you", 0, prompt, persona=persona, model=model)) as stream:
         async for piece in stream:
@@ -27,8 +29,11 @@ async def answer_once(service: ConversationService, prompt: str, out: TextIO, pe
 
 
 async def chat_loop(service: ConversationService, persona: str | None, model: str | None) -> None:
-    print(f"Talking to {model or service.default_model_name()} as "
-          f"{persona or 'the default persona'}. /quit to leave, /clear to forget.", flush=True)
+    print(
+        f"Talking to {model or service.default_model_name()} as "
+        f"{persona or 'the default persona'}. /quit to leave, /clear to forget.",
+        flush=True,
+    )
     while True:
         try:
             line = await asyncio.to_thread(input, "> ")

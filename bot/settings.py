@@ -72,8 +72,17 @@ class Settings(BaseSettings):
     def _ids(cls, value: object) -> list[int]:
         return [int(part) for part in _split(value)]
 
-    @field_validator("dev_guild_id", "hf_base_url", "hf_provider", "local_device", "local_context_tokens",
-                     mode="before")
+    @field_validator(
+        "discord_token",
+        "hf_token",
+        "dev_guild_id",
+        "hf_base_url",
+        "hf_provider",
+        "local_device",
+        "local_context_tokens",
+        "google_application_credentials",
+        mode="before",
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value == "" else value

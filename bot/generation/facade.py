@@ -58,9 +58,14 @@ class HuggingFaceGenerator:
         self.model_name = model_name
 
     # -- generation -----------------------------------------------------------------------------------
-    def generate_response(self, messages: Sequence[ChatMessage], model: str | None = None,
-                          max_tokens: int = 512, temperature: float = 0.0,
-                          stream: bool = True) -> str | Iterator[str]:
+    def generate_response(
+        self,
+        messages: Sequence[ChatMessage],
+        model: str | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.0,
+        stream: bool = True,
+    ) -> str | Iterator[str]:
         """The full answer, or an iterator of text pieces when `stream=True`."""
         params = GenerationParams(max_tokens=max_tokens, temperature=temperature)
         name = model or self.model_name
@@ -68,29 +73,34 @@ class HuggingFaceGenerator:
             return self._generate_api_response(messages, name, params, stream)
         return self._generate_local_response(messages, name, params, stream)
 
-    def _generate_api_response(self, messages: Sequence[ChatMessage], model: str,
-                               params: GenerationParams, stream: bool) -> str | Iterator[str]:
+    def _generate_api_response(
+        self, messages: Sequence[ChatMessage], model: str, params: GenerationParams, stream: bool
+    ) -> str | Iterator[str]:
         return self._sync(messages, model, params, stream)
 
-    def _generate_local_response(self, messages: Sequence[ChatMessage], model: str,
-                                 params: GenerationParams, stream: bool) -> str | Iterator[str]:
+    def _generate_local_response(
+        self, messages: Sequence[ChatMessage], model: str, params: GenerationParams, stream: bool
+    ) -> str | Iterator[str]:
         return self._sync(messages, model, params, stream)
 
-    def _sync(self, messages: Sequence[ChatMessage], model: str, params: GenerationParams,
-              stream: bool) -> str | Iterator[str]:
+    def _sync(
+        self, messages: Sequence[ChatMessage], model: str, params: GenerationParams, stream: bool
+    ) -> str | Iterator[str]:
         pieces = self._bridge.iterate(self._stream_on_bridge(messages, model, params))
         return pieces if stream else "".join(pieces)
 
-    async def astream(self, messages: Sequence[ChatMessage], model: str | None = None,
-                      params: GenerationParams | None = None) -> AsyncGenerator[str, None]:
+    async def astream(
+        self, messages: Sequence[ChatMessage], model: str | None = None, params: GenerationParams | None = None
+    ) -> AsyncGenerator[str, None]:
         """Async streaming: `async for piece in gen.astream(...)`; leaving the loop stops generation."""
         inner = self._stream_on_bridge(messages, model or self.model_name, params or GenerationParams())
         async with aclosing(self._bridge.aiterate(inner)) as pieces:
             async for piece in pieces:
                 yield piece
 
-    async def _stream_on_bridge(self, messages: Sequence[ChatMessage], model: str,
-                                params: GenerationParams) -> AsyncGenerator[str, None]:
+    async def _stream_on_bridge(
+        self, messages: Sequence[ChatMessage], model: str, params: GenerationParams
+    ) -> AsyncGenerator[str, None]:
         backend = self.registry.backend(model, allow_adhoc=True)
         async with aclosing(backend.stream(validate_messages(messages), params)) as pieces:
             async for piece in pieces:
@@ -144,8 +154,13 @@ def get_hf_model() -> str:
     return default_generator().model_name
 
 
-def generate_response(messages: Sequence[ChatMessage], model: str | None = None, max_tokens: int = 512,
-                      temperature: float = 0.0, stream: bool = True) -> str | Iterator[str]:
+def generate_response(
+    messages: Sequence[ChatMessage],
+    model: str | None = None,
+    max_tokens: int = 512,
+    temperature: float = 0.0,
+    stream: bool = True,
+) -> str | Iterator[str]:
     return default_generator().generate_response(messages, model, max_tokens, temperature, stream)
 
 
@@ -156,10 +171,16 @@ def process_response(response: str | Iterable[str]) -> str:
     return "".join(response).strip()
 
 
-async def async_generate_response(current_persona: Persona | Mapping[str, Any] | str,
-                                  messages: Sequence[ChatMessage], temperature: float | None = None,
-                                  top_p: float | None = None, top_k: int | None = None, *,
-                                  speak: bool = False, model: str | None = None) -> str:
+async def async_generate_response(
+    current_persona: Persona | Mapping[str, Any] | str,
+    messages: Sequence[ChatMessage],
+    temperature: float | None = None,
+    top_p: float | None = None,
+    top_k: int | None = None,
+    *,
+    speak: bool = False,
+    model: str | None = None,
+) -> str:
     """Answer under a persona (its system prompt and parameters); optionally speak the answer."""
     persona = Persona.coerce(current_persona)
     system: list[ChatMessage] = [{"role": "system", "content": persona.system_prompt}]

@@ -57,12 +57,18 @@ class HFApiBackend:
     async def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         return estimate_tokens(messages)
 
+    async def count_text(self, texts: Sequence[str]) -> list[int]:
+        return [int(len(text) / CHARS_PER_TOKEN) + 1 for text in texts]
+
     def _client(self) -> AsyncInferenceClient:
         cfg = self._config
         if cfg.base_url:
             return AsyncInferenceClient(base_url=cfg.base_url, token=cfg.token, timeout=cfg.timeout_seconds)
-        return AsyncInferenceClient(provider=cfg.provider or "auto", token=cfg.token,  # type: ignore[arg-type]
-                                    timeout=cfg.timeout_seconds)
+        return AsyncInferenceClient(
+            provider=cfg.provider or "auto",  # type: ignore[arg-type]
+            token=cfg.token,
+            timeout=cfg.timeout_seconds,
+        )
 
     async def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> AsyncGenerator[str, None]:
         delivered: list[str] = []
@@ -81,24 +87,32 @@ class HFApiBackend:
                     "".join(delivered),
                 ) from exc
 
-    async def _open(self, client: AsyncInferenceClient, messages: Sequence[ChatMessage],
-                    params: GenerationParams) -> AsyncIterator[Any]:
+    async def _open(
+        self, client: AsyncInferenceClient, messages: Sequence[ChatMessage], params: GenerationParams
+    ) -> AsyncIterator[Any]:
         """Start the stream, retrying throttling, loading and connection failures (nothing sent yet)."""
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_retryable),
             wait=retry_wait(self._config.retry_max_wait_seconds),
             stop=stop_after_attempt(self._config.max_retries + 1),
             reraise=True,
-            before_sleep=lambda state: log.info("Retrying %s (attempt %d): %r", self.name,
-                                                state.attempt_number,
-                                                state.outcome.exception() if state.outcome else None),
+            before_sleep=lambda state: log.info(
+                "Retrying %s (attempt %d): %r",
+                self.name,
+                state.attempt_number,
+                state.outcome.exception() if state.outcome else None,
+            ),
         )
         try:
             async for attempt in retrying:
                 with attempt:
                     return await client.chat_completion(  # type: ignore[return-value]
-                        [dict(m) for m in messages], model=self.name, stream=True, max_tokens=params.max_tokens,
-                        temperature=params.temperature, top_p=params.top_p,
+                        [dict(m) for m in messages],
+                        model=self.name,
+                        stream=True,
+                        max_tokens=params.max_tokens,
+                        temperature=params.temperature,
+                        top_p=params.top_p,
                         stop=list(params.stop) or None,
                         extra_body={"top_k": params.top_k} if params.top_k is not None else None,
                     )

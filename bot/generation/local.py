@@ -24,13 +24,17 @@ from bot.generation.types import ChatMessage, GenerationParams
 log = logging.getLogger(__name__)
 
 MIN_ANSWER_TOKENS = 16  # a prompt that leaves less room than this is refused, not silently truncated
+DEFAULT_TOP_P = 0.9
+DEFAULT_TOP_K = 50
+SAMPLING_REPETITION_PENALTY = 1.1  # only when sampling: greedy output stays the model's plain argmax
 
 
 class LocalModelPool:
     """Holds the one resident local model and the worker thread that runs it."""
 
-    def __init__(self, device: str | None = None, cache_dir: Path | None = None,
-                 context_limit: int | None = None) -> None:
+    def __init__(
+        self, device: str | None = None, cache_dir: Path | None = None, context_limit: int | None = None
+    ) -> None:
         self._device = device
         self._cache_dir = cache_dir
         self._context_limit = context_limit
@@ -48,7 +52,8 @@ class LocalModelPool:
             if self._loaded is None or self._loaded.name != name:
                 self.unload()
                 self._loaded = self._capped(
-                    await asyncio.to_thread(load_local_model, name, self._device, self._cache_dir))
+                    await asyncio.to_thread(load_local_model, name, self._device, self._cache_dir)
+                )
             return self._loaded
 
     def loaded_tokenizer(self) -> Any:
@@ -81,12 +86,17 @@ class LocalModelPool:
 
 
 def generate_kwargs(params: GenerationParams, max_new_tokens: int, pad_token_id: int) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"max_new_tokens": max_new_tokens, "pad_token_id": pad_token_id,
-                              "do_sample": not params.greedy}
+    kwargs: dict[str, Any] = {
+        "max_new_tokens": max_new_tokens,
+        "pad_token_id": pad_token_id,
+        "do_sample": not params.greedy,
+    }
     if not params.greedy:
+        # Unset nucleus/top-k would mean sampling the whole vocabulary, which derails small models.
         kwargs["temperature"] = params.temperature
-        kwargs["top_p"] = params.top_p if params.top_p is not None else 1.0
-        kwargs["top_k"] = params.top_k if params.top_k is not None else 0
+        kwargs["top_p"] = params.top_p if params.top_p is not None else DEFAULT_TOP_P
+        kwargs["top_k"] = params.top_k if params.top_k is not None else DEFAULT_TOP_K
+        kwargs["repetition_penalty"] = SAMPLING_REPETITION_PENALTY
     return kwargs
 
 
@@ -116,6 +126,13 @@ class LocalBackend:
         ids = await asyncio.to_thread(loaded.tokenizer.encode, prompt, add_special_tokens=False)
         return len(ids)
 
+    async def count_text(self, texts: Sequence[str]) -> list[int]:
+        loaded = await self._pool.get(self.name)
+        if not texts:
+            return []
+        encoded = await asyncio.to_thread(loaded.tokenizer, list(texts), add_special_tokens=False)
+        return [len(ids) for ids in encoded["input_ids"]]
+
     async def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> AsyncGenerator[str, None]:
         loaded = await self._pool.get(self.name)
         prompt = render_prompt(loaded.tokenizer, messages)
@@ -131,8 +148,9 @@ class LocalBackend:
         enc = loaded.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
         return {k: v.to(loaded.device) for k, v in enc.items()}
 
-    async def _run(self, loaded: LocalModel, inputs: dict[str, Any], kwargs: dict[str, Any],
-                   stop: Sequence[str]) -> AsyncGenerator[str, None]:
+    async def _run(
+        self, loaded: LocalModel, inputs: dict[str, Any], kwargs: dict[str, Any], stop: Sequence[str]
+    ) -> AsyncGenerator[str, None]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[object] = asyncio.Queue()
         cancel = threading.Event()

@@ -72,6 +72,9 @@ def _save_converted(model: Any, tokenizer: Any, cache_dir: Path | None) -> None:
 def load_local_model(name: str, device: str | None = None, cache_dir: Path | None = None) -> LocalModel:
     """Load weights and tokenizer; errors become `ModelUnavailableError` with a readable reason."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # progress bars would garble the terminal playground and the logs
 
     source, extra = _source(name, cache_dir)
     target = pick_device(device)
@@ -93,6 +96,5 @@ def load_local_model(name: str, device: str | None = None, cache_dir: Path | Non
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     window = int(getattr(model.config, "max_position_embeddings", 0) or 2048)
-    log.info("Loaded local model %r on %s in %.1f s (context %d)", name, target,
-             time.perf_counter() - started, window)
+    log.info("Loaded local model %r on %s in %.1f s (context %d)", name, target, time.perf_counter() - started, window)
     return LocalModel(name=name, model=model, tokenizer=tokenizer, context_window=window, device=target)

@@ -24,8 +24,14 @@ class _Failed:
 class LoopStreamer:
     """A transformers streamer that posts decoded text deltas to an asyncio queue."""
 
-    def __init__(self, tokenizer: Any, loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[object],
-                 stop: Sequence[str] = (), cancel: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        tokenizer: Any,
+        loop: asyncio.AbstractEventLoop,
+        queue: asyncio.Queue[object],
+        stop: Sequence[str] = (),
+        cancel: threading.Event | None = None,
+    ) -> None:
         self._tokenizer, self._loop, self._queue = tokenizer, loop, queue
         self._stop, self._cancel = tuple(stop), cancel or threading.Event()
         self._ids: list[int] = []
@@ -56,7 +62,7 @@ class LoopStreamer:
         elif not final and text.endswith("\ufffd"):
             return  # half a multi-byte character: wait for the next token
         if len(text) > self._sent:
-            self.post(text[self._sent:])
+            self.post(text[self._sent :])
             self._sent = len(text)
 
     def _stop_at(self, text: str) -> int | None:
@@ -79,8 +85,7 @@ class CancelCriteria:
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
 
-        return torch.full((input_ids.shape[0],), self._cancel.is_set(), dtype=torch.bool,
-                          device=input_ids.device)
+        return torch.full((input_ids.shape[0],), self._cancel.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
 def run_generate(model: Any, inputs: dict[str, Any], kwargs: dict[str, Any], streamer: LoopStreamer) -> None:

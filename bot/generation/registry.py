@@ -31,8 +31,14 @@ class ModelEntry:
 
 
 class ModelRegistry:
-    def __init__(self, api_config: ApiConfig, pool: LocalModelPool, local_models: list[str],
-                 api_models: list[str], default_model: str = EMBEDDED_ALIAS) -> None:
+    def __init__(
+        self,
+        api_config: ApiConfig,
+        pool: LocalModelPool,
+        local_models: list[str],
+        api_models: list[str],
+        default_model: str = EMBEDDED_ALIAS,
+    ) -> None:
         self.api_config = api_config
         self.pool = pool
         entries = [ModelEntry(EMBEDDED_ALIAS, "local")]
@@ -43,6 +49,11 @@ class ModelRegistry:
         if default_model not in self._entries:
             raise UnknownModelError(f"DEFAULT_MODEL `{default_model}` is not among the configured models.")
         self.default_model = default_model
+
+    def register(self, backend: Backend) -> None:
+        """Add a backend under its own name (plugins, tests); it shows in `/model list` like any other."""
+        self._entries[backend.name] = ModelEntry(backend.name, backend.kind)
+        self._backends[backend.name] = backend
 
     def entries(self) -> list[ModelEntry]:
         return list(self._entries.values())

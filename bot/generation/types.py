@@ -45,6 +45,10 @@ class Backend(Protocol):
         """Tokens the messages take in the prompt (exact for local models, an estimate for API models)."""
         ...
 
+    async def count_text(self, texts: Sequence[str]) -> list[int]:
+        """Tokens each text takes on its own (same exactness as `count_tokens`)."""
+        ...
+
     async def context_window(self) -> int: ...
 
 

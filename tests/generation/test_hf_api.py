@@ -16,8 +16,13 @@ QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
 
 
 def backend(server: ChatServer, model: str = "ok", **config: object) -> HFApiBackend:
-    settings = {"base_url": server.url, "token": "hf_test_token", "timeout_seconds": 5.0,
-                "retry_max_wait_seconds": 2.0, **config}
+    settings = {
+        "base_url": server.url,
+        "token": "hf_test_token",
+        "timeout_seconds": 5.0,
+        "retry_max_wait_seconds": 2.0,
+        **config,
+    }
     return HFApiBackend(model, ApiConfig(**settings))  # type: ignore[arg-type]
 
 

@@ -62,16 +62,14 @@ class ChatServer:
         if kind == "loading" and failures_left:
             return web.json_response({"error": "Model is loading", "estimated_time": 0.05}, status=503)
         if kind == "ratelimit" and failures_left:
-            return web.json_response({"error": "Too many requests"}, status=429,
-                                     headers={"Retry-After": self.retry_after})
+            return web.json_response(
+                {"error": "Too many requests"}, status=429, headers={"Retry-After": self.retry_after}
+            )
         if kind == "unauthorized":
             return web.json_response({"error": "Invalid credentials"}, status=401)
         if kind == "missing":
             return web.json_response({"error": "Model not found"}, status=404)
-        if kind == "echo":
-            words = _words(body["messages"][-1]["content"])
-        else:
-            words = _words(REPLY)
+        words = _words(body["messages"][-1]["content"]) if kind == "echo" else _words(REPLY)
         return await self._stream(request, model, words, kind)
 
     async def _stream(self, request: web.Request, model: str, words: list[str], kind: str) -> web.StreamResponse:
@@ -108,7 +106,8 @@ def _chunk(model: str, content: str, finish: str | None = None) -> bytes:
         "created": int(time.time()),
         "model": model,
         "system_fingerprint": "standin",
-        "choices": [{"index": 0, "delta": {"role": "assistant", "content": content},
-                     "logprobs": None, "finish_reason": finish}],
+        "choices": [
+            {"index": 0, "delta": {"role": "assistant", "content": content}, "logprobs": None, "finish_reason": finish}
+        ],
     }
     return f"data: {json.dumps(payload)}\n\n".encode()

@@ -1,0 +1,90 @@
+"""Composition root and command line.
+
+python -m bot                 the Discord bot when DISCORD_TOKEN is set, else the terminal playground
+python -m bot chat [...]      the terminal playground (no Discord, no network)
+python -m bot db upgrade      migrate the database to the newest schema
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.app import Services
+from bot.db.migrate import upgrade
+from bot.errors import BotError
+from bot.logs import configure_logging
+from bot.settings import Settings
+
+log = logging.getLogger("bot")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("run", help="run the Discord bot (the default when DISCORD_TOKEN is set)")
+    chat = commands.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument("--prompt", help="answer this once and exit")
+    chat.add_argument("--persona", help="persona name (default: the configured default)")
+    chat.add_argument("--model", help="model name (default: DEFAULT_MODEL)")
+    db = commands.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    return parser.parse_args(argv)
+
+
+async def run_chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.playground import answer_once, chat_loop
+
+    services = await Services.open(settings)
+    try:
+        if args.prompt is not None:
+            await answer_once(services.conversations, args.prompt, sys.stdout, args.persona, args.model)
+        else:
+            await chat_loop(services.conversations, args.persona, args.model)
+        return 0
+    finally:
+        await services.close()
+
+
+async def run_bot(settings: Settings) -> int:
+    from bot.discord_bot import run_discord_bot
+
+    return await run_discord_bot(settings)
+
+
+async def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_level)
+    command = args.command or ("run" if settings.discord_token else "chat")
+    if command == "db":
+        await upgrade(settings.database_url)
+        print("Database is at the newest schema.")
+        return 0
+    if command == "run":
+        if settings.discord_token is None:
+            print("DISCORD_TOKEN is not set: see README (Configuration).", file=sys.stderr)
+            return 2
+        return await run_bot(settings)
+    if args.command is None:
+        log.info("No DISCORD_TOKEN set: starting the terminal playground instead of the bot.")
+        args = parse_args(["chat"])
+    return await run_chat(settings, args)
+
+
+def cli() -> None:
+    try:
+        sys.exit(asyncio.run(main(sys.argv[1:])))
+    except BotError as exc:
+        print(exc.user_message, file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    cli()

@@ -1,0 +1,119 @@
+"""Per-place settings with fallback: channel → guild → global → the bot's configured default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import PersonaRow, PlaceSettingRow
+from bot.db.personas import to_persona
+from bot.errors import InvalidInputError
+from bot.personas import Persona
+
+Scope = Literal["channel", "guild", "global"]
+FIELDS = ("model", "persona_id", "persona_chat", "speak")
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a conversation happens. DMs have no guild; the terminal playground is channel 0."""
+
+    guild_id: int | None
+    channel_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """The settings in force at a place, each with the scope it came from ('default' when none set it)."""
+
+    model: str | None
+    model_from: str
+    persona: Persona | None
+    persona_from: str
+    persona_chat: bool
+    persona_chat_from: str
+    speak: bool
+    speak_from: str
+
+
+def scope_id_for(place: Place, scope: Scope) -> int:
+    if scope == "channel":
+        return place.channel_id
+    if scope == "guild":
+        if place.guild_id is None:
+            raise InvalidInputError("Server-wide settings only make sense inside a server.")
+        return place.guild_id
+    return 0
+
+
+def _chain(place: Place) -> list[tuple[Scope, int]]:
+    chain: list[tuple[Scope, int]] = [("channel", place.channel_id)]
+    if place.guild_id is not None:
+        chain.append(("guild", place.guild_id))
+    chain.append(("global", 0))
+    return chain
+
+
+async def set_values(session: AsyncSession, scope: Scope, scope_id: int, **values: Any) -> None:
+    """Set (or with None, clear back to 'inherit') fields of one place's settings row."""
+    unknown = set(values) - set(FIELDS)
+    if unknown:
+        raise ValueError(f"unknown settings: {sorted(unknown)}")
+    query = select(PlaceSettingRow).where(PlaceSettingRow.scope == scope, PlaceSettingRow.scope_id == scope_id)
+    row = await session.scalar(query)
+    if row is None:
+        try:
+            async with session.begin_nested():  # two writers creating the same row: the loser updates instead
+                row = PlaceSettingRow(scope=scope, scope_id=scope_id)
+                session.add(row)
+                await session.flush()
+        except IntegrityError:
+            row = await session.scalar(query)
+            assert row is not None
+    for field, value in values.items():
+        setattr(row, field, value)
+    await session.flush()
+
+
+async def resolve(session: AsyncSession, place: Place) -> Resolved:
+    chain = _chain(place)
+    rows = {
+        (r.scope, r.scope_id): r
+        for r in await session.scalars(
+            select(PlaceSettingRow).where(
+                PlaceSettingRow.scope.in_([s for s, _ in chain]),
+                PlaceSettingRow.scope_id.in_([i for _, i in chain]),
+            )
+        )
+    }
+    found: dict[str, tuple[Any, str]] = {}
+    for field in FIELDS:
+        found[field] = (None, "default")
+        for scope, scope_id in chain:
+            row = rows.get((scope, scope_id))
+            if row is not None and getattr(row, field) is not None:
+                found[field] = (getattr(row, field), scope)
+                break
+    persona_id, persona_from = found["persona_id"]
+    persona_row = await session.get(PersonaRow, persona_id) if persona_id is not None else None
+    return Resolved(
+        model=found["model"][0],
+        model_from=found["model"][1],
+        persona=to_persona(persona_row) if persona_row else None,
+        persona_from=persona_from,
+        persona_chat=bool(found["persona_chat"][0]),
+        persona_chat_from=found["persona_chat"][1],
+        speak=bool(found["speak"][0]),
+        speak_from=found["speak"][1],
+    )
+
+
+async def channels_with_persona_chat(session: AsyncSession) -> list[int]:
+    query = select(PlaceSettingRow.scope_id).where(
+        PlaceSettingRow.scope == "channel", PlaceSettingRow.persona_chat.is_(True)
+    )
+    return list(await session.scalars(query))

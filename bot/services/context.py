@@ -1,0 +1,63 @@
+"""Context assembly: the persona's system prompt, then the newest turns that fit the model's budget.
+
+Token counts come from the backend: the model's own tokenizer for local models, a documented estimate
+(`hf_api.CHARS_PER_TOKEN`) for API models. Room for the answer is kept free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.db.history import Turn
+from bot.generation.types import Backend, ChatMessage
+from bot.personas import Persona
+
+MESSAGE_OVERHEAD_TOKENS = 6  # chat-template framing around each message (role markers, separators)
+CUT_MARK = " …[cut]"
+MIN_CUT_TOKENS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    messages: list[ChatMessage]
+    left_out: int  # older turns that did not fit
+    cut: int  # turns shortened to fit
+
+
+def turn_message(turn: Turn) -> ChatMessage:
+    """User turns carry the speaker's name, so the model can tell people apart in a shared channel."""
+    if turn.role == "user" and turn.author_name:
+        return {"role": "user", "content": f"{turn.author_name}: {turn.content}"}
+    return {"role": "assistant" if turn.role == "assistant" else "user", "content": turn.content}
+
+
+def answer_room(window: int, max_tokens: int) -> int:
+    return min(max_tokens, window // 2)
+
+
+def _cut(text: str, tokens: int, allowed: int) -> str:
+    keep = max(1, int(len(text) * allowed / max(tokens, 1)) - len(CUT_MARK))
+    return text[:keep] + CUT_MARK
+
+
+async def assemble(backend: Backend, persona: Persona, turns: Sequence[Turn], max_tokens: int) -> Context:
+    window = await backend.context_window()
+    system: ChatMessage = {"role": "system", "content": persona.system_prompt}
+    messages = [turn_message(t) for t in turns]
+    counts = await backend.count_text([system["content"], *(m["content"] for m in messages)])
+    budget = window - answer_room(window, max_tokens) - counts[0] - 2 * MESSAGE_OVERHEAD_TOKENS
+    per_turn_cap = budget // 2  # one huge turn may not push every other turn out
+    kept: list[ChatMessage] = []
+    cut = 0
+    for message, tokens in zip(reversed(messages), reversed(counts[1:]), strict=True):
+        allowed = (budget if not kept else min(per_turn_cap, budget)) - MESSAGE_OVERHEAD_TOKENS
+        if tokens > allowed:
+            if kept and allowed < MIN_CUT_TOKENS:
+                break  # too little room left for a useful piece of an older turn
+            message = {"role": message["role"], "content": _cut(message["content"], tokens, allowed)}
+            tokens, cut = allowed, cut + 1
+        kept.append(message)
+        budget -= tokens + MESSAGE_OVERHEAD_TOKENS
+    kept.reverse()
+    return Context(messages=[system, *kept], left_out=len(messages) - len(kept), cut=cut)

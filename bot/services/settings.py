@@ -1,0 +1,56 @@
+"""Place settings the bot's commands change: the model, persona conversation, speaking replies."""
+
+from __future__ import annotations
+
+from bot.db import audit
+from bot.db.database import Database
+from bot.db.place_settings import Place, Resolved, Scope, resolve, scope_id_for, set_values
+from bot.errors import BotError
+from bot.generation.registry import ModelEntry, ModelRegistry
+
+
+class PlaceSettingsService:
+    def __init__(self, db: Database, registry: ModelRegistry) -> None:
+        self.db, self.registry = db, registry
+
+    async def resolved(self, place: Place) -> Resolved:
+        async with self.db.sessions() as session:
+            return await resolve(session, place)
+
+    async def model_in_force(self, place: Place) -> tuple[str, str]:
+        """(model name, where it comes from) with the configured default as the last resort."""
+        resolved = await self.resolved(place)
+        if resolved.model and self.registry.is_known(resolved.model):
+            return resolved.model, resolved.model_from
+        return self.registry.default_model, "default"
+
+    async def set_model(self, place: Place, scope: Scope, name: str, actor_id: int | None) -> ModelEntry:
+        """Switch the model; a local model is loaded first, so a failing one leaves the current in place."""
+        entry = self.registry.entry(name)
+        if entry.kind == "local":
+            await self.registry.pool.get(entry.name)
+        async with self.db.sessions.begin() as session:
+            await set_values(session, scope, scope_id_for(place, scope), model=entry.name)
+            await audit.record(
+                session,
+                guild_id=place.guild_id,
+                actor_id=actor_id,
+                action="model.set",
+                target=f"{scope}:{scope_id_for(place, scope)}",
+                detail=entry.name,
+            )
+        return entry
+
+    async def set_flag(self, place: Place, scope: Scope, flag: str, value: bool | None, actor_id: int | None) -> None:
+        if flag not in ("persona_chat", "speak"):
+            raise BotError(f"Unknown setting `{flag}`.")
+        async with self.db.sessions.begin() as session:
+            await set_values(session, scope, scope_id_for(place, scope), **{flag: value})
+            await audit.record(
+                session,
+                guild_id=place.guild_id,
+                actor_id=actor_id,
+                action=f"{flag}.set",
+                target=f"{scope}:{scope_id_for(place, scope)}",
+                detail=str(value),
+            )

@@ -1,0 +1,65 @@
+"""Context trimming, counted with the real SmolLM2 tokenizer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.db.history import Turn
+from bot.generation.local import LocalBackend, LocalModelPool
+from bot.personas import Persona
+from bot.services.context import CUT_MARK, assemble
+from tests.conftest import MODEL_CACHE
+
+PERSONA = Persona(name="t", system_prompt="You are terse.", max_tokens=100)
+
+
+def turn(i: int, text: str, role: str = "user") -> Turn:
+    return Turn(
+        id=i,
+        channel_id=1,
+        role=role,
+        content=text,
+        author_name="ann" if role == "user" else None,
+        status="complete",
+        created_at=datetime.now(UTC),
+    )
+
+
+async def small_window_backend(window: int) -> tuple[LocalBackend, LocalModelPool]:
+    pool = LocalModelPool(cache_dir=MODEL_CACHE, context_limit=window)
+    return LocalBackend("smollm2", pool), pool
+
+
+async def test_newest_turns_that_fit_are_kept_and_the_rest_reported() -> None:
+    backend, pool = await small_window_backend(400)
+    history = [turn(i, f"Message number {i} talks about topic {i} at some length, adding detail.") for i in range(60)]
+    context = await assemble(backend, PERSONA, history, max_tokens=100)
+    kept = context.messages[1:]
+    assert context.messages[0] == {"role": "system", "content": "You are terse."}
+    assert kept[-1]["content"].endswith("topic 59 at some length, adding detail.")
+    assert 0 < context.left_out < 60 and len(kept) == 60 - context.left_out
+    assert [m["content"] for m in kept] == [f"ann: {t.content}" for t in history[context.left_out :]]
+    # The real prompt fits the window with room for the answer.
+    prompt_tokens = await backend.count_tokens(context.messages)
+    assert prompt_tokens <= 400 - 100
+    pool.close()
+
+
+async def test_one_huge_turn_is_cut_not_allowed_to_push_everything_out() -> None:
+    backend, pool = await small_window_backend(600)
+    history = [turn(1, "Earlier question?"), turn(2, "Earlier answer.", "assistant"), turn(3, "huge " * 3000)]
+    context = await assemble(backend, PERSONA, history, max_tokens=100)
+    assert context.cut == 1
+    assert context.messages[-1]["content"].endswith(CUT_MARK)
+    assert await backend.count_tokens(context.messages) <= 600 - 100
+    pool.close()
+
+
+async def test_old_huge_turn_does_not_evict_newer_ones() -> None:
+    backend, pool = await small_window_backend(600)
+    history = [turn(1, "old " * 3000), turn(2, "Recent answer.", "assistant"), turn(3, "Newest question?")]
+    context = await assemble(backend, PERSONA, history, max_tokens=100)
+    contents = [m["content"] for m in context.messages[1:]]
+    assert contents[-2:] == ["Recent answer.", "ann: Newest question?"]
+    assert await backend.count_tokens(context.messages) <= 600 - 100
+    pool.close()

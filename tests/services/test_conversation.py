@@ -1,0 +1,134 @@
+"""The conversation pipeline: persona + channel history → model → stored turns with the right status."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import aclosing
+
+import pytest
+
+from bot.db import history
+from bot.db.database import Database
+from bot.db.place_settings import Place
+from bot.errors import GenerationInterrupted, InvalidInputError, NotFoundError, UnknownModelError
+from bot.generation.registry import ModelRegistry
+from bot.services.conversation import ConversationService, Retention
+from bot.services.personas import PersonaService
+from tests.standins.scripted import ScriptedBackend
+
+HERE = Place(guild_id=1, channel_id=10)
+
+
+async def say(service: ConversationService, text: str, who: str = "alice", **kw: str) -> str:
+    async with aclosing(service.reply(HERE, who, 1, text, **kw)) as pieces:
+        return "".join([p async for p in pieces])
+
+
+async def turns(db: Database, channel: int = HERE.channel_id) -> list[history.Turn]:
+    async with db.sessions() as s:
+        return await history.recent_turns(s, channel, 100)
+
+
+async def test_history_and_persona_reach_the_model(database: Database, registry: ModelRegistry) -> None:
+    service = ConversationService(database, registry)
+    await say(service, "Hi, I am Alice.", model="scripted")
+    await say(service, "And I am Bob.", who="bob", model="scripted")
+    seen = json.loads(await say(service, "Who is here?", who="carol", model="echo"))
+    assert seen[0]["role"] == "system" and "helpful assistant" in seen[0]["content"]
+    assert [m["content"] for m in seen[1:]] == [
+        "alice: Hi, I am Alice.",
+        "Hello there, friend.",
+        "bob: And I am Bob.",
+        "Hello there, friend.",
+        "carol: Who is here?",
+    ]
+    assert [m["role"] for m in seen[1:]] == ["user", "assistant", "user", "assistant", "user"]
+
+
+async def test_persona_of_the_channel_and_its_parameters(database: Database, registry: ModelRegistry) -> None:
+    await PersonaService(database).use(HERE, "channel", "coder", actor_id=5)
+    service = ConversationService(database, registry)
+    seen = json.loads(await say(service, "Sort a list", model="echo"))
+    assert seen[0]["content"].startswith("You are an expert programmer")
+    backend = registry.backend("echo")
+    assert isinstance(backend, ScriptedBackend)
+    assert backend.calls[-1][1].temperature == 0.2
+    stored = await turns(database)
+    assert (stored[-1].role, stored[-1].persona, stored[-1].model, stored[-1].status) == (
+        "assistant",
+        "coder",
+        "echo",
+        "complete",
+    )
+
+
+async def test_stop_mid_stream_stores_partial_answer_as_interrupted(
+    database: Database, registry: ModelRegistry
+) -> None:
+    slow = ScriptedBackend(name="slow", text="one two three four five six seven eight", delay=0.05)
+    registry.register(slow)
+    service = ConversationService(database, registry)
+    received: list[str] = []
+    three_in = asyncio.Event()
+
+    async def consume() -> None:
+        async with aclosing(service.reply(HERE, "alice", 1, "Count", model="slow")) as pieces:
+            async for piece in pieces:
+                received.append(piece)
+                if len(received) == 3:
+                    three_in.set()
+
+    task = asyncio.create_task(consume())
+    await three_in.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    stored = await turns(database)
+    assert [t.role for t in stored] == ["user", "assistant"]
+    assert stored[1].status == "interrupted"
+    assert stored[1].content == "".join(received) and stored[1].content.startswith("one two three")
+    assert slow.cancelled == 1
+
+
+async def test_failure_after_some_text_keeps_it_as_failed(database: Database, registry: ModelRegistry) -> None:
+    class Breaking(ScriptedBackend):
+        async def stream(self, messages, params):  # type: ignore[no-untyped-def,override]
+            yield "Partial "
+            yield "answer"
+            raise GenerationInterrupted("The connection dropped.", "Partial answer")
+
+    registry.register(Breaking(name="breaking"))
+    service = ConversationService(database, registry)
+    with pytest.raises(GenerationInterrupted):
+        await say(service, "Hello", model="breaking")
+    stored = await turns(database)
+    assert (stored[-1].content, stored[-1].status) == ("Partial answer", "failed")
+
+
+async def test_bad_input_is_refused_before_anything_is_stored(database: Database, registry: ModelRegistry) -> None:
+    service = ConversationService(database, registry, max_prompt_chars=50)
+    for text, message in [("   ", "empty"), ("nul\x00byte", "NUL"), ("x" * 51, "limit")]:
+        with pytest.raises(InvalidInputError, match=message):
+            await say(service, text, model="scripted")
+    with pytest.raises(UnknownModelError, match="Available"):
+        await say(service, "hi", model="no-such-model")
+    with pytest.raises(NotFoundError, match="persona"):
+        await say(service, "hi", persona="nobody", model="scripted")
+    assert await turns(database) == []
+
+
+async def test_retention_runs_after_answers(database: Database, registry: ModelRegistry) -> None:
+    service = ConversationService(database, registry, retention=Retention(max_turns=4))
+    for i in range(4):
+        await say(service, f"message {i}", model="scripted")
+    await service.drain()
+    stored = await turns(database)
+    assert [t.content for t in stored] == ["message 2", "Hello there, friend.", "message 3", "Hello there, friend."]
+
+
+async def test_clear_history(database: Database, registry: ModelRegistry) -> None:
+    service = ConversationService(database, registry)
+    await say(service, "remember me", model="scripted")
+    assert await service.clear_history(HERE) == 2
+    assert await turns(database) == []
