@@ -35,6 +35,8 @@ class LoopStreamer:
         self._tokenizer, self._loop, self._queue = tokenizer, loop, queue
         self._stop, self._cancel = tuple(stop), cancel or threading.Event()
         self._ids: list[int] = []
+        self._segment_start = 0
+        self._committed = ""
         self._sent = 0
         self._prompt_seen = False
         self.generated_tokens = 0
@@ -54,16 +56,20 @@ class LoopStreamer:
     def _emit(self, final: bool) -> None:
         if self._cancel.is_set():
             return
-        text = self._tokenizer.decode(self._ids, skip_special_tokens=True)
+        # Only the tokens since the last line break are decoded again, so the cost per token stays flat.
+        segment = self._tokenizer.decode(self._ids[self._segment_start :], skip_special_tokens=True)
+        if not final and segment.endswith("\ufffd"):
+            return  # half a multi-byte character: wait for the next token
+        text = self._committed + segment
         cut = self._stop_at(text)
         if cut is not None:
-            text, final = text[:cut], True
+            text = text[:cut]
             self._cancel.set()
-        elif not final and text.endswith("\ufffd"):
-            return  # half a multi-byte character: wait for the next token
         if len(text) > self._sent:
             self.post(text[self._sent :])
             self._sent = len(text)
+        if segment.endswith("\n"):
+            self._committed, self._segment_start = text, len(self._ids)
 
     def _stop_at(self, text: str) -> int | None:
         hits = [text.find(s, max(0, self._sent - len(s))) for s in self._stop]
