@@ -1,7 +1,97 @@
-"""The Discord bot (filled in by the Discord issue)."""
+"""The Discord bot: a `commands.Bot` built with its services; `setup_hook` loads every cog and syncs commands."""
 
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import logging
+import pkgutil
+import signal
+
+import discord
+from discord.ext import commands
+
+from bot.app import Services
+from bot.discord_ui.answering import AnswerRunner
 from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def extension_names() -> list[str]:
+    """Every module in `cogs/` (files starting with `_` are helpers, not extensions)."""
+    spec = importlib.util.find_spec("cogs")
+    assert spec is not None and spec.submodule_search_locations is not None
+    return sorted(
+        f"cogs.{module.name}"
+        for module in pkgutil.iter_modules(spec.submodule_search_locations)
+        if not module.name.startswith("_")
+    )
+
+
+def make_intents(message_content: bool = True) -> discord.Intents:
+    intents = discord.Intents.default()
+    intents.message_content = message_content  # privileged: enable it in the developer portal
+    intents.voice_states = True
+    return intents
+
+
+class HFBot(commands.Bot):
+    def __init__(self, services: Services, intents: discord.Intents | None = None) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents or make_intents(),
+            allowed_mentions=discord.AllowedMentions.none(),  # model output can never ping anyone
+            help_command=None,
+        )
+        self.services = services
+        self.settings: Settings = services.settings
+        self.answers = AnswerRunner(services)
+
+    async def setup_hook(self) -> None:
+        for name in extension_names():
+            await self.load_extension(name)
+        guild_id = self.settings.dev_guild_id
+        if guild_id:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+        else:
+            synced = await self.tree.sync()
+        log.info("Synced %d application commands%s", len(synced), f" to guild {guild_id}" if guild_id else "")
+
+    async def on_ready(self) -> None:
+        log.info("Logged in as %s (%s) in %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+        if not self.intents.message_content:
+            log.warning(
+                "The Message Content intent is off: persona conversations answer only mentions and DMs. "
+                "Enable it in the Discord developer portal (Bot → Privileged Gateway Intents) for channel chat."
+            )
+
+    async def close(self) -> None:
+        await self.answers.shutdown()
+        await super().close()
 
 
 async def run_discord_bot(settings: Settings) -> int:
-    raise NotImplementedError("the Discord layer is not built yet")
+    assert settings.discord_token is not None
+    token = settings.discord_token.get_secret_value()
+    services = await Services.open(settings)
+    try:
+        for message_content in (True, False):
+            bot = HFBot(services, make_intents(message_content))
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, lambda b=bot: asyncio.ensure_future(b.close()))  # type: ignore[misc]
+            try:
+                async with bot:
+                    await bot.start(token)
+                return 0
+            except discord.PrivilegedIntentsRequired:
+                log.warning("Message Content intent not approved for this bot; starting without it.")
+            except discord.LoginFailure:
+                log.error("Discord refused the token. Check DISCORD_TOKEN.")
+                return 1
+        return 1
+    finally:
+        await services.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select
@@ -75,11 +75,25 @@ async def add_turn(
     return _turn(row)
 
 
-async def recent_turns(session: AsyncSession, channel_id: int, limit: int) -> list[Turn]:
-    """The newest `limit` turns of a channel, oldest first."""
-    query = select(TurnRow).where(TurnRow.channel_id == channel_id).order_by(TurnRow.id.desc()).limit(limit)
-    rows = (await session.scalars(query)).all()
-    return [_turn(row) for row in reversed(rows)]
+_TURN_COLUMNS = [getattr(TurnRow, f.name) for f in fields(Turn)]
+
+
+async def recent_turns(session: AsyncSession, channel_id: int, limit: int, before_id: int | None = None) -> list[Turn]:
+    """The newest `limit` turns of a channel (before `before_id` if given), oldest first.
+
+    Plain rows, not ORM objects: this is the hot path of every answer.
+    """
+    query = select(*_TURN_COLUMNS).where(TurnRow.channel_id == channel_id)
+    if before_id is not None:
+        query = query.where(TurnRow.id < before_id)
+    query = query.order_by(TurnRow.id.desc()).limit(limit)
+    rows = (await session.execute(query)).all()
+    return [Turn(*row) for row in reversed(rows)]
+
+
+async def delete_turn(session: AsyncSession, turn_id: int) -> bool:
+    result = await session.execute(delete(TurnRow).where(TurnRow.id == turn_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def count_turns(session: AsyncSession, channel_id: int) -> int:

@@ -63,6 +63,8 @@ class Reply:
         self.backend, self.context, self.params = backend, context, params
         self.status = "pending"
         self.text = ""
+        self.replaces_turn_id: int | None = None  # set when this answer regenerates an earlier one
+        self.answer_turn_id: int | None = None  # the stored answer, once written
 
     @property
     def left_out(self) -> int:
@@ -143,6 +145,24 @@ class ConversationService:
         context = await assemble(backend, chosen, turns, params.max_tokens)
         return Reply(self, place, chosen, model_name, backend, context, params)
 
+    async def regenerate(
+        self, place: Place, answer_turn_id: int, persona: str | None = None, model: str | None = None
+    ) -> Reply:
+        """A new answer to the conversation as it stood before `answer_turn_id`; it replaces that answer."""
+        async with self.db.sessions.begin() as session:
+            resolved = await resolve(session, place)
+            chosen = await self._persona(session, persona, resolved.persona)
+            model_name = self._model(model, resolved.model)
+            turns = await history.recent_turns(session, place.channel_id, HISTORY_FETCH, before_id=answer_turn_id)
+        if not turns or turns[-1].role != "user":
+            raise InvalidInputError("There is no question left to answer again here.")
+        backend = self.registry.backend(model_name)
+        params = chosen.params()
+        context = await assemble(backend, chosen, turns, params.max_tokens)
+        reply = Reply(self, place, chosen, model_name, backend, context, params)
+        reply.replaces_turn_id = answer_turn_id
+        return reply
+
     async def reply(
         self,
         place: Place,
@@ -186,7 +206,9 @@ class ConversationService:
         except Exception:  # a count is nice to have; never lose the answer over it
             log.debug("Token count failed", exc_info=True)
         async with self.db.sessions.begin() as session:
-            await history.add_turn(
+            if reply.replaces_turn_id is not None:
+                await history.delete_turn(session, reply.replaces_turn_id)
+            stored = await history.add_turn(
                 session,
                 channel_id=reply.place.channel_id,
                 guild_id=reply.place.guild_id,
@@ -197,6 +219,7 @@ class ConversationService:
                 token_count=tokens,
                 status=reply.status,
             )
+        reply.answer_turn_id = stored.id
         task = asyncio.create_task(self.prune(reply.place.channel_id))
         self._background.add(task)
         task.add_done_callback(self._background.discard)

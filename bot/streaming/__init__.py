@@ -1,0 +1,1 @@
+"""Streaming an answer into Discord messages: splitting, per-channel pacing, and the renderer."""

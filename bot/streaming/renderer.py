@@ -1,0 +1,176 @@
+"""Rendering a streaming answer by editing Discord messages in place.
+
+Text pieces in; paced creates and edits out. Pieces that arrive between two edits are coalesced, the final text is
+always delivered in full, and an answer that was stopped or failed keeps what was written plus a clear mark.
+Nothing here knows about models; the sink hides whether messages belong to an interaction or a channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.errors import BotError
+from bot.streaming.pacing import ChannelPacer
+from bot.streaming.splitting import MessageSplitter, closed
+
+log = logging.getLogger(__name__)
+
+# Tunables.
+WRITING_MARKER = " ▌"
+STOPPED_MARK = "-# ⏹️ Stopped."
+GENERIC_FAILURE = "Something went wrong while answering. Please try again."
+MAX_SEND_ATTEMPTS = 4
+IDLE_POLL_SECONDS = 0.05  # how often a waiting renderer looks for new text
+
+
+class MessageSink(Protocol):
+    """Where an answer's messages go (an interaction's response and follow-ups, or a channel)."""
+
+    async def create(self, content: str, view: Any | None) -> Any: ...
+
+    async def edit(self, handle: Any, content: str, view: Any | None) -> None: ...
+
+
+class RateLimitedError(Exception):
+    """A sink raises this for an HTTP 429 so the pacer can back off for `retry_after` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited for {retry_after:.2f} s")
+        self.retry_after = retry_after
+
+
+@dataclass
+class Outcome:
+    status: str = "streaming"  # then: complete | stopped | failed
+    text: str = ""
+    error: BaseException | None = None
+    messages: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class _Sent:
+    handle: Any
+    content: str
+    view: Any | None
+
+
+class StreamRenderer:
+    def __init__(
+        self,
+        sink: MessageSink,
+        pacer: ChannelPacer,
+        streaming_view: Any | None = None,
+        final_view: Any | None = None,
+        notice: str = "",
+    ) -> None:
+        self._sink, self._pacer = sink, pacer
+        self._views = (streaming_view, final_view)
+        self._notice = notice  # shown under a finished answer, e.g. that older turns were left out
+        self._splitter = MessageSplitter()
+        self._sent: list[_Sent] = []
+        self._sleep = pacer.sleep
+        self._producer: asyncio.Task[None] | None = None
+        self.outcome = Outcome()
+
+    def stop(self) -> None:
+        """Stop generation; what was written stays, marked as stopped."""
+        if self._producer is not None and not self._producer.done():
+            self._producer.cancel()
+
+    async def run(self, pieces: AsyncIterator[str]) -> Outcome:
+        self._producer = asyncio.create_task(self._produce(pieces))
+        try:
+            while True:
+                if self._next_step() is None:
+                    if self._producer.done():
+                        return self.outcome
+                    # Polling with a plain sleep, not an Event: it is what simulated clocks know how to drive.
+                    await self._sleep(IDLE_POLL_SECONDS)
+                    continue
+                await self._pacer.acquire(urgent=self._producer.done())
+                step = self._next_step()
+                if step is not None:
+                    await self._send(step)
+        except asyncio.CancelledError:
+            self._producer.cancel()
+            raise
+        except Exception as exc:  # Discord refused an edit for good (message deleted, missing access)
+            log.warning("Giving up on rendering an answer: %r", exc)
+            self._producer.cancel()
+            with contextlib.suppress(BaseException):
+                await self._producer
+            self.outcome.status, self.outcome.error = "failed", exc
+            return self.outcome
+        finally:
+            self.outcome.messages = [s.handle for s in self._sent]
+
+    async def _produce(self, pieces: AsyncIterator[str]) -> None:
+        try:
+            async for piece in pieces:
+                self.outcome.text += piece
+            self.outcome.status = "complete"
+        except asyncio.CancelledError:
+            self.outcome.status = "stopped"
+        except BotError as exc:
+            self.outcome.status, self.outcome.error = "failed", exc
+            partial = getattr(exc, "partial_text", None)
+            if partial is not None and len(partial) > len(self.outcome.text):
+                self.outcome.text = partial
+        except Exception as exc:
+            log.exception("Generation failed")
+            self.outcome.status, self.outcome.error = "failed", exc
+
+    def _desired(self) -> list[tuple[str, Any | None]]:
+        finished = self._producer is not None and self._producer.done()
+        bodies = self._splitter.update(self.outcome.text)
+        contents = [*bodies[:-1], closed(bodies[-1]) if bodies else ""]
+        if not finished:
+            if not self.outcome.text:
+                return []
+            contents[-1] += WRITING_MARKER
+        else:
+            mark = self._final_mark()
+            contents[-1] = f"{contents[-1]}\n\n{mark}".strip() if mark else contents[-1]
+        view = self._views[1] if finished else self._views[0]
+        return [(content, view if index == 0 else None) for index, content in enumerate(contents)]
+
+    def _final_mark(self) -> str:
+        if self.outcome.status == "stopped":
+            return STOPPED_MARK
+        if self.outcome.status == "failed":
+            error = self.outcome.error
+            return f"-# ⚠️ {error.user_message if isinstance(error, BotError) else GENERIC_FAILURE}"
+        return self._notice
+
+    def _next_step(self) -> tuple[int, str, Any | None] | None:
+        """The next request needed to make Discord show the current state: (message index, content, view)."""
+        for index, (content, view) in enumerate(self._desired()):
+            if index >= len(self._sent):
+                return index, content or "…", view
+            sent = self._sent[index]
+            if sent.content != content or sent.view is not view:
+                return index, content, view
+        return None
+
+    async def _send(self, step: tuple[int, str, Any | None]) -> None:
+        index, content, view = step
+        for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
+            try:
+                if index >= len(self._sent):
+                    handle = await self._sink.create(content, view)
+                    self._sent.append(_Sent(handle, content, view))
+                else:
+                    await self._sink.edit(self._sent[index].handle, content, view)
+                    self._sent[index].content, self._sent[index].view = content, view
+                return
+            except RateLimitedError as limited:
+                log.info("429 on an answer's message; pausing the channel %.2f s", limited.retry_after)
+                self._pacer.penalize(limited.retry_after)
+                if attempt == MAX_SEND_ATTEMPTS:
+                    raise
+                await self._pacer.acquire(urgent=True)

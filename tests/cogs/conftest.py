@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import Services
+from bot.discord_bot import HFBot
+from bot.generation.builder import build_registry
+from bot.settings import Settings
+from tests.conftest import MODEL_CACHE
+from tests.standins.scripted import EchoBackend, ScriptedBackend
+
+
+@pytest.fixture
+async def services(tmp_path: Path) -> AsyncIterator[Services]:
+    """Real services on a migrated SQLite file; scripted backends stand in for the model."""
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        model_cache_dir=MODEL_CACHE,
+        user_cooldown_seconds=0,
+        admin_user_ids=[],
+    )
+    registry = build_registry(settings)
+    registry.register(ScriptedBackend())
+    registry.register(EchoBackend())
+    registry.default_model = "scripted"
+    opened = await Services.open(settings, registry)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def simcord_bot(services: Services) -> HFBot:
+    return HFBot(services)
