@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,6 +26,15 @@ STOPPED_MARK = "-# ⏹️ Stopped."
 GENERIC_FAILURE = "Something went wrong while answering. Please try again."
 MAX_SEND_ATTEMPTS = 4
 IDLE_POLL_SECONDS = 0.05  # how often a waiting renderer looks for new text
+
+
+IdleWait = Callable[["asyncio.Task[None]"], Awaitable[object]]
+
+
+async def _wait_for_producer(producer: asyncio.Task[None]) -> None:
+    """Wait a moment for new text (or the end), waiting on the producer task itself rather than an Event:
+    test harnesses that simulate Discord's clock understand a task waiting on another task."""
+    await asyncio.wait({producer}, timeout=IDLE_POLL_SECONDS)
 
 
 class MessageSink(Protocol):
@@ -67,13 +76,14 @@ class StreamRenderer:
         streaming_view: Any | None = None,
         final_view: Any | None = None,
         notice: str = "",
+        idle_wait: IdleWait | None = None,
     ) -> None:
         self._sink, self._pacer = sink, pacer
         self._views = (streaming_view, final_view)
         self._notice = notice  # shown under a finished answer, e.g. that older turns were left out
         self._splitter = MessageSplitter()
         self._sent: list[_Sent] = []
-        self._sleep = pacer.sleep
+        self._idle_wait = idle_wait or _wait_for_producer
         self._producer: asyncio.Task[None] | None = None
         self.outcome = Outcome()
 
@@ -89,8 +99,7 @@ class StreamRenderer:
                 if self._next_step() is None:
                     if self._producer.done():
                         return self.outcome
-                    # Polling with a plain sleep, not an Event: it is what simulated clocks know how to drive.
-                    await self._sleep(IDLE_POLL_SECONDS)
+                    await self._idle_wait(self._producer)
                     continue
                 await self._pacer.acquire(urgent=self._producer.done())
                 step = self._next_step()

@@ -15,6 +15,10 @@ from tests.streaming.fakes import FakeChannel, FakeClock, FakeSink
 TOKENS_PER_SECOND = 30
 
 
+def idle(clock: FakeClock):  # type: ignore[no-untyped-def]
+    return lambda _producer: clock.sleep(0.05)
+
+
 def words(count: int, prefix: str = "w") -> list[str]:
     return [f"{prefix}{i} " for i in range(count)]
 
@@ -39,7 +43,7 @@ async def test_single_answer_is_paced_smooth_and_complete() -> None:
     channel = FakeChannel(clock)
     sink = channel.sink()
     pieces, token_times = words(300), []
-    renderer = StreamRenderer(sink, ChannelPacer(clock, clock.sleep))
+    renderer = StreamRenderer(sink, ChannelPacer(clock, clock.sleep), idle_wait=idle(clock))
     outcome = await clock.run(renderer.run(model(clock, pieces, token_times)))
     assert outcome.status == "complete"
     assert "".join(sink.visible()).split() == "".join(pieces).split()
@@ -56,7 +60,10 @@ async def test_three_answers_in_one_channel_share_the_budget_fairly() -> None:
     pacer = ChannelPacer(clock, clock.sleep)
     sinks = [channel.sink() for _ in range(3)]
     logs: list[list[float]] = [[], [], []]
-    runs = [StreamRenderer(s, pacer).run(model(clock, words(200, f"a{i}-"), logs[i])) for i, s in enumerate(sinks)]
+    runs = [
+        StreamRenderer(s, pacer, idle_wait=idle(clock)).run(model(clock, words(200, f"a{i}-"), logs[i]))
+        for i, s in enumerate(sinks)
+    ]
     outcomes = await clock.run(asyncio.gather(*runs))
     assert [o.status for o in outcomes] == ["complete"] * 3
     assert channel.violations() == 0
@@ -69,7 +76,9 @@ async def test_429_pauses_the_channel_and_nothing_is_lost() -> None:
     clock = FakeClock()
     channel = FakeChannel(clock, fail_with_429={3: 2.0})
     sink = channel.sink()
-    outcome = await clock.run(StreamRenderer(sink, ChannelPacer(clock, clock.sleep)).run(model(clock, words(150))))
+    outcome = await clock.run(
+        StreamRenderer(sink, ChannelPacer(clock, clock.sleep), idle_wait=idle(clock)).run(model(clock, words(150)))
+    )
     assert outcome.status == "complete"
     assert "".join(sink.visible()).split() == "".join(words(150)).split()
     refused_at = channel.requests[1].at  # the third attempt was refused right after the second request
@@ -81,7 +90,7 @@ async def test_stop_keeps_partial_text_and_marks_it() -> None:
     clock = FakeClock()
     channel = FakeChannel(clock)
     sink = channel.sink()
-    renderer = StreamRenderer(sink, ChannelPacer(clock, clock.sleep))
+    renderer = StreamRenderer(sink, ChannelPacer(clock, clock.sleep), idle_wait=idle(clock))
 
     async def stop_later() -> None:
         await clock.sleep(2.0)
@@ -105,7 +114,9 @@ async def test_failure_keeps_partial_text_and_says_why() -> None:
         yield "answer"
         raise GenerationInterrupted("The model's answer was cut off.", "Half an answer")
 
-    outcome = await clock.run(StreamRenderer(sink, ChannelPacer(clock, clock.sleep)).run(breaking()))
+    outcome = await clock.run(
+        StreamRenderer(sink, ChannelPacer(clock, clock.sleep), idle_wait=idle(clock)).run(breaking())
+    )
     assert outcome.status == "failed"
     assert sink.visible()[-1] == "Half an answer\n\n-# ⚠️ The model's answer was cut off."
 
@@ -116,7 +127,9 @@ async def test_long_answer_with_code_spans_valid_messages() -> None:
     sink = channel.sink()
     code = [f"    value_{i} = compute({i})  # a line of code\n" for i in range(120)]
     pieces = ["Here is the code:\n\n", "```python\n", "def main():\n", *code, "```\n\n", *words(200)]
-    outcome = await clock.run(StreamRenderer(sink, ChannelPacer(clock, clock.sleep)).run(model(clock, pieces)))
+    outcome = await clock.run(
+        StreamRenderer(sink, ChannelPacer(clock, clock.sleep), idle_wait=idle(clock)).run(model(clock, pieces))
+    )
     assert outcome.status == "complete"
     visible = sink.visible()
     assert len("".join(pieces)) > 5000 and len(visible) >= 3
