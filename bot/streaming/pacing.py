@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -18,7 +19,7 @@ Sleep = Callable[[float], Awaitable[None]]
 REQUESTS_PER_WINDOW = 5
 WINDOW_SECONDS = 5.0
 SAFETY_SECONDS = 0.25  # clock skew and network latency between us and Discord's bucket
-MIN_INTERVAL = (WINDOW_SECONDS + SAFETY_SECONDS) / REQUESTS_PER_WINDOW
+RESERVE_UP_TO_STREAMS = 2  # with this many answers or fewer, keep a request per window for final edits
 FOLLOWER_POLL_SECONDS = 0.01  # waiters behind the head re-check just after each slot
 
 
@@ -28,16 +29,30 @@ class ChannelPacer:
         self._clock = clock or (lambda: asyncio.get_running_loop().time())
         self.sleep = sleep
         self._sent: deque[float] = deque(maxlen=REQUESTS_PER_WINDOW)
-        self._waiters: deque[object] = deque()
+        self._waiters: deque[tuple[object, bool]] = deque()
         self._blocked_until = 0.0
+        self.streams = 0  # answers currently streaming in this channel
 
-    def next_slot(self) -> float:
-        """The earliest instant the next request may go out."""
+    @contextmanager
+    def streaming(self) -> Iterator[None]:
+        self.streams += 1
+        try:
+            yield
+        finally:
+            self.streams -= 1
+
+    def next_slot(self, urgent: bool = False) -> float:
+        """The earliest instant the next request may go out.
+
+        While few answers stream here, ordinary edits leave one request of every window free, so a finished
+        answer's final edit goes out at once instead of waiting its turn. A crowded channel uses the whole budget.
+        """
+        capacity = REQUESTS_PER_WINDOW if urgent or self.streams > RESERVE_UP_TO_STREAMS else REQUESTS_PER_WINDOW - 1
         at = self._blocked_until
-        if self._sent:
-            at = max(at, self._sent[-1] + MIN_INTERVAL)
-        if len(self._sent) == REQUESTS_PER_WINDOW:
-            at = max(at, self._sent[0] + WINDOW_SECONDS + SAFETY_SECONDS)
+        if self._sent and not urgent:
+            at = max(at, self._sent[-1] + (WINDOW_SECONDS + SAFETY_SECONDS) / capacity)
+        if len(self._sent) >= capacity:
+            at = max(at, self._sent[-capacity] + WINDOW_SECONDS + SAFETY_SECONDS)
         return at
 
     async def acquire(self, urgent: bool = False) -> None:
@@ -46,23 +61,23 @@ class ChannelPacer:
         Every waiter sleeps in its own task until the next slot, and the one at the head of the line takes it:
         only plain sleeps, so a harness that virtualises the loop's clock drives this like any other wait.
         """
-        ticket = object()
+        entry = (object(), urgent)
         if urgent:
-            self._waiters.appendleft(ticket)
+            self._waiters.appendleft(entry)
         else:
-            self._waiters.append(ticket)
+            self._waiters.append(entry)
         try:
             while True:
-                delay = self.next_slot() - self._clock()
-                at_head = self._waiters[0] is ticket
-                if at_head and delay <= 0:
+                head = self._waiters[0]
+                delay = self.next_slot(head[1]) - self._clock()
+                if head is entry and delay <= 0:
                     self._waiters.popleft()
                     self._sent.append(self._clock())
                     return
-                await self.sleep(delay if at_head else max(delay, 0.0) + FOLLOWER_POLL_SECONDS)
+                await self.sleep(delay if head is entry else max(delay, 0.0) + FOLLOWER_POLL_SECONDS)
         finally:
-            if ticket in self._waiters:
-                self._waiters.remove(ticket)
+            if entry in self._waiters:
+                self._waiters.remove(entry)
 
     def penalize(self, retry_after: float) -> None:
         """Discord said 429: nothing goes out on this channel until `retry_after` has passed."""

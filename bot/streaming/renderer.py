@@ -95,6 +95,17 @@ class StreamRenderer:
     async def run(self, pieces: AsyncIterator[str]) -> Outcome:
         self._producer = asyncio.create_task(self._produce(pieces))
         try:
+            with self._pacer.streaming():
+                return await self._render()
+        except asyncio.CancelledError:
+            self._producer.cancel()
+            raise
+        finally:
+            self.outcome.messages = [s.handle for s in self._sent]
+
+    async def _render(self) -> Outcome:
+        assert self._producer is not None
+        try:
             while True:
                 if self._next_step() is None:
                     if self._producer.done():
@@ -105,9 +116,6 @@ class StreamRenderer:
                 step = self._next_step()
                 if step is not None:
                     await self._send(step)
-        except asyncio.CancelledError:
-            self._producer.cancel()
-            raise
         except Exception as exc:  # Discord refused an edit for good (message deleted, missing access)
             log.warning("Giving up on rendering an answer: %r", exc)
             self._producer.cancel()
@@ -115,8 +123,6 @@ class StreamRenderer:
                 await self._producer
             self.outcome.status, self.outcome.error = "failed", exc
             return self.outcome
-        finally:
-            self.outcome.messages = [s.handle for s in self._sent]
 
     async def _produce(self, pieces: AsyncIterator[str]) -> None:
         try:
