@@ -72,3 +72,20 @@ async def test_regenerate_replaces_the_answer(simcord_env, services: Services) -
     ]
     # The model saw the conversation without the answer being replaced.
     assert [m["content"] for m in backend.calls[-1][0][1:]] == ["bob: tell me something"]
+
+
+async def test_shutdown_stops_running_answers_and_takes_no_new_work(
+    simcord_env, simcord_bot, services: Services
+) -> None:
+    s = server(simcord_env)
+    services.registry.register(PausingBackend(simcord_env))
+    services.registry.default_model = "pausing"
+    result = await s.member.slash(s.channel, "ask", prompt="a long story please")
+    await simcord_bot.answers.shutdown(grace=0.1)
+    await simcord_env.settle()
+    assert result.response.content.endswith(STOPPED_MARK)
+    late = await s.admin.slash(s.channel, "ask", prompt="anyone there?")
+    assert late.ephemeral and "restarting" in late.response.content
+    async with services.db.sessions() as session:
+        turns = await history.recent_turns(session, s.channel.id, 10)
+    assert [(t.role, t.status) for t in turns] == [("user", "complete"), ("assistant", "interrupted")]
