@@ -1,0 +1,126 @@
+"""One player per guild: utterances play in order, never overlap and are never dropped.
+
+Synthesis runs ahead of playback (each utterance starts synthesising as soon as it is queued), playback happens in
+discord.py's audio thread, and its `after` callback comes back to the event loop with `call_soon_threadsafe`.
+The player leaves the voice channel after an idle period and cleans up when the connection goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.personas import VoiceSettings
+from bot.voice.audio import PcmAudio, PcmSource
+from bot.voice.engines import SpeechEngine
+
+log = logging.getLogger(__name__)
+
+
+class VoiceConnection(Protocol):
+    """The part of discord.VoiceClient the player uses (a fake stands in for it in tests)."""
+
+    def is_connected(self) -> bool: ...
+
+    def is_playing(self) -> bool: ...
+
+    def play(self, source: Any, *, after: Any = None) -> None: ...
+
+    def stop(self) -> None: ...
+
+    async def disconnect(self, *, force: bool = False) -> None: ...
+
+
+@dataclass
+class Utterance:
+    answer_id: int
+    text: str
+    audio: asyncio.Task[PcmAudio]
+
+
+class GuildPlayer:
+    def __init__(self, connection: VoiceConnection, engine: SpeechEngine, idle_seconds: float = 300.0) -> None:
+        self.connection, self.engine, self.idle_seconds = connection, engine, idle_seconds
+        self._queue: asyncio.Queue[Utterance] = asyncio.Queue()
+        self._current: Utterance | None = None
+        self._stopped_answers: set[int] = set()
+        self._runner = asyncio.create_task(self._run())
+        self.played: list[str] = []  # what was spoken, in order (for logs and tests)
+        self.closed = asyncio.Event()
+
+    def say(self, answer_id: int, text: str, voice: VoiceSettings | None = None) -> None:
+        """Queue one utterance; its synthesis starts now, in parallel with what is playing."""
+        if not text.strip() or self.closed.is_set() or answer_id in self._stopped_answers:
+            return
+        audio = asyncio.create_task(self.engine.synthesize(text, voice))
+        self._queue.put_nowait(Utterance(answer_id, text, audio))
+
+    def stop_answer(self, answer_id: int) -> None:
+        """Stop an answer's speech: drop what is queued for it and cut it off if it is playing."""
+        self._stopped_answers.add(answer_id)
+        if self._current is not None and self._current.answer_id == answer_id:
+            self.connection.stop()
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                try:
+                    utterance = await asyncio.wait_for(self._queue.get(), timeout=self.idle_seconds)
+                except TimeoutError:
+                    log.info("Leaving voice after %.0f s idle", self.idle_seconds)
+                    return
+                if utterance.answer_id in self._stopped_answers:
+                    utterance.audio.cancel()
+                    continue
+                try:
+                    audio = await utterance.audio
+                except Exception as exc:
+                    log.warning("Could not synthesise %r: %r", utterance.text[:40], exc)
+                    continue
+                if not self.connection.is_connected():
+                    return
+                await self._play(utterance, audio)
+        finally:
+            await self._close()
+
+    async def _play(self, utterance: Utterance, audio: PcmAudio) -> None:
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Future[Exception | None] = loop.create_future()
+
+        def settle(error: Exception | None) -> None:
+            if not finished.done():
+                finished.set_result(error)
+
+        def after(error: Exception | None) -> None:  # runs in discord.py's audio thread
+            loop.call_soon_threadsafe(settle, error)
+
+        self._current = utterance
+        self.connection.play(PcmSource(audio), after=after)
+        try:
+            error = await finished
+            if error is not None:
+                log.warning("Playback failed: %r", error)
+            elif utterance.answer_id not in self._stopped_answers:
+                self.played.append(utterance.text)
+        finally:
+            self._current = None
+
+    async def _close(self) -> None:
+        self.closed.set()
+        while not self._queue.empty():
+            self._queue.get_nowait().audio.cancel()
+        if self.connection.is_connected():
+            with contextlib.suppress(Exception):
+                await self.connection.disconnect(force=True)
+
+    async def close(self) -> None:
+        self._runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._runner
