@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot.app import Services
 from bot.discord_ui.answering import AnswerRunner
 from bot.settings import Settings
+from bot.voice.manager import VoiceManager, make_engine
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class HFBot(commands.Bot):
         self.services = services
         self.settings: Settings = services.settings
         self.answers = AnswerRunner(services)
+        self.voice = VoiceManager(make_engine(self.settings.tts_engine), self.settings.voice_idle_seconds)
 
     async def setup_hook(self) -> None:
         for name in extension_names():
@@ -70,7 +72,14 @@ class HFBot(commands.Bot):
 
     async def close(self) -> None:
         await self.answers.shutdown()
+        await self.voice.close()
         await super().close()
+
+    async def on_voice_state_update(
+        self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
+    ) -> None:
+        if self.user is not None and member.id == self.user.id and after.channel is None:
+            await self.voice.leave(member.guild.id)  # disconnected or kicked: drop the player and its queue
 
 
 async def run_discord_bot(settings: Settings) -> int:

@@ -9,6 +9,8 @@ from discord.ext import commands
 from bot.discord_bot import HFBot
 from bot.discord_ui.answering import place_of
 from bot.discord_ui.sinks import InteractionSink
+from bot.discord_ui.speaking import player_for
+from bot.errors import BotError
 from bot.services.conversation import check_text
 
 
@@ -17,22 +19,31 @@ class Ask(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="ask")
-    @app_commands.describe(prompt="What do you want to ask?")
-    async def ask(self, interaction: discord.Interaction, prompt: str) -> None:
+    @app_commands.describe(prompt="What do you want to ask?", speak="Also speak the answer in your voice channel")
+    async def ask(self, interaction: discord.Interaction, prompt: str, speak: bool = False) -> None:
         """Ask the bot; the answer streams in, using this channel's persona and memory."""
         check_text(prompt, self.bot.settings.max_prompt_chars)
         answers = self.bot.answers
         answers.admit(interaction.user, interaction.guild)
         await interaction.response.defer(thinking=True)  # within Discord's 3 s, even when queued
         assert interaction.channel is not None
+        place = place_of(interaction.channel, interaction.guild)
+        player, voice_notice = None, None
+        if speak or (await self.bot.services.places.resolved(place)).speak:
+            try:
+                player = await player_for(self.bot.voice, interaction.user, interaction.guild)
+            except BotError as exc:
+                voice_notice = f"{exc.user_message} (Answered in text only.)"
         async with answers.slot(interaction.guild):
             reply = await self.bot.services.conversations.start(
-                place_of(interaction.channel, interaction.guild),
+                place,
                 prompt,
                 interaction.user.display_name,
                 interaction.user.id,
             )
-            await answers.render(reply, InteractionSink(interaction), interaction.user.id)
+            await answers.render(reply, InteractionSink(interaction), interaction.user.id, player)
+        if voice_notice:  # only now: a follow-up sent before the answer would take the answer's place
+            await interaction.followup.send(voice_notice, ephemeral=True)
 
 
 async def setup(bot: HFBot) -> None:

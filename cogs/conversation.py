@@ -15,8 +15,10 @@ from discord.ext import commands
 from bot.discord_bot import HFBot
 from bot.discord_ui.answering import place_of
 from bot.discord_ui.sinks import ChannelSink
+from bot.discord_ui.speaking import player_for
 from bot.errors import BotError
 from bot.services.conversation import check_text
+from bot.voice.player import GuildPlayer
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +57,24 @@ class Conversation(commands.Cog):
         try:
             check_text(text, self.bot.settings.max_prompt_chars)
             answers.admit(message.author, message.guild)
+            place = place_of(message.channel, message.guild)
             async with message.channel.typing(), answers.slot(message.guild):
                 reply = await self.bot.services.conversations.start(
-                    place_of(message.channel, message.guild), text, message.author.display_name, message.author.id
+                    place, text, message.author.display_name, message.author.id
                 )
-            await answers.render(reply, ChannelSink(message), message.author.id)
+            player = await self._player(message) if (await self.bot.services.places.resolved(place)).speak else None
+            await answers.render(reply, ChannelSink(message), message.author.id, player)
         except BotError as exc:
             await message.reply(exc.user_message, mention_author=False, delete_after=ERROR_NOTICE_SECONDS)
         except discord.HTTPException as exc:
             log.warning("Could not answer in channel %s: %s", message.channel.id, exc)
+
+    async def _player(self, message: discord.Message) -> GuildPlayer | None:
+        try:
+            return await player_for(self.bot.voice, message.author, message.guild)
+        except BotError as exc:
+            log.info("Not speaking the answer in %s: %s", message.channel.id, exc.user_message)
+            return None
 
 
 async def setup(bot: HFBot) -> None:

@@ -40,7 +40,10 @@ async def reply_ephemeral(interaction: discord.Interaction, message: str) -> Non
             await interaction.response.send_message(message, ephemeral=True)
             return
         if interaction.response.type == discord.InteractionResponseType.deferred_channel_message:
-            await interaction.delete_original_response()  # the public "thinking…" would otherwise stay
+            # After a defer, Discord turns the first follow-up into the deferred response anyway (keeping its
+            # visibility), so the "thinking…" message itself becomes the answer.
+            await interaction.edit_original_response(content=f"⚠️ {message}")
+            return
         await interaction.followup.send(message, ephemeral=True)
     except discord.HTTPException:
         log.warning("Could not tell user %s: %s", interaction.user.id, message)

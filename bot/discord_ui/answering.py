@@ -7,6 +7,7 @@ finish or mark them interrupted.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +25,8 @@ from bot.services.conversation import Reply
 from bot.services.limits import Cooldowns, GuildGate
 from bot.streaming.pacing import PacerRegistry
 from bot.streaming.renderer import MessageSink, Outcome, StreamRenderer
+from bot.voice.player import GuildPlayer
+from bot.voice.speech import speak_while_streaming
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ class AnswerRunner:
         self.gate = GuildGate(settings.guild_max_concurrent)
         self.accepting = True
         self._running: dict[StreamRenderer, asyncio.Task[Any]] = {}
+        self._answer_ids = itertools.count(1)
 
     def admit(self, user: discord.abc.User, guild: discord.Guild | None) -> None:
         """Checks that need no waiting: shutting down, cooldown, a full queue. Raises BusyError saying when."""
@@ -68,8 +72,13 @@ class AnswerRunner:
         admins = self.services.settings.admin_user_ids
         return lambda user: user.id == asker_id or is_server_admin(user, admins)
 
-    async def render(self, reply: Reply, sink: MessageSink, asker_id: int) -> Outcome:
-        """Stream a started reply into the sink, with Stop while it streams and Regenerate after."""
+    async def render(
+        self, reply: Reply, sink: MessageSink, asker_id: int, player: GuildPlayer | None = None
+    ) -> Outcome:
+        """Stream a started reply into the sink, with Stop while it streams and Regenerate after.
+
+        With a player, each sentence is spoken as soon as it is complete; Stop stops the speech too.
+        """
         pacer = self.pacers.for_channel(reply.place.channel_id)
         holder: dict[str, StreamRenderer] = {}
         stop = StopControls(self.allowed(asker_id), lambda: holder["renderer"].stop())
@@ -85,7 +94,11 @@ class AnswerRunner:
         assert task is not None
         self._running[renderer] = task
         try:
-            outcome = await renderer.run(reply.stream())
+            pieces: AsyncIterator[str] = reply.stream()
+            if player is not None:
+                voice = reply.persona.voice
+                pieces = speak_while_streaming(pieces, player, next(self._answer_ids), voice)
+            outcome = await renderer.run(pieces)
         finally:
             self._running.pop(renderer, None)
             stop.stop()

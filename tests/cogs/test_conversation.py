@@ -45,3 +45,18 @@ async def test_direct_messages_are_answered(simcord_env, services: Services) -> 
         r for r in simcord_env.http_requests if r.method == "POST" and r.path == f"/channels/{sent.channel.id}/messages"
     ]
     assert replies and replies[-1].json["content"].startswith("Hello")
+
+
+async def test_voice_join_needs_the_caller_in_voice(simcord_env, services: Services) -> None:
+    s = server(simcord_env)
+    result = await s.member.slash(s.channel, "voice join")
+    assert result.ephemeral and "Join a voice channel first" in result.response.content
+
+
+async def test_ask_speak_without_voice_still_answers_in_text(simcord_env, services: Services) -> None:
+    s = server(simcord_env)
+    result = await s.member.slash(s.channel, "ask", prompt="say it aloud", speak=True)
+    assert result.response.content == "Hello there, friend."
+    assert [(f.content, f.ephemeral) for f in result.followups] == [
+        ("Join a voice channel first, then ask me to speak. (Answered in text only.)", True)
+    ]

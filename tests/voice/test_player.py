@@ -25,9 +25,10 @@ class ToneEngine:
         return to_discord_pcm(b"\x10\x00" * 4800 * (1 + len(text) % 3), 48_000, 1)
 
 
-async def wait_until(condition, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(timeout):
-        while not condition():
+async def wait_until(condition, limit: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll: the conditions change in the fake connection's playback thread, which has no event to await."""
+    async with asyncio.timeout(limit):
+        while not condition():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
 
@@ -63,7 +64,7 @@ async def test_idle_player_leaves_the_channel() -> None:
     connection = FakeVoiceConnection()
     player = GuildPlayer(connection, ToneEngine(), idle_seconds=0.2)
     player.say(1, "Just one thing.")
-    await wait_until(lambda: player.closed.is_set(), timeout=3)
+    await wait_until(lambda: player.closed.is_set(), limit=3)
     assert player.played == ["Just one thing."] and not connection.is_connected()
 
 

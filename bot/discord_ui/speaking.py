@@ -1,0 +1,20 @@
+"""Deciding whether an answer is spoken, and getting a player for it."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+
+from bot.errors import BotError
+from bot.voice.manager import VoiceManager
+from bot.voice.player import GuildPlayer
+
+log = logging.getLogger(__name__)
+
+
+async def player_for(voice: VoiceManager, user: discord.abc.User, guild: discord.Guild | None) -> GuildPlayer:
+    """The guild's player, joining the user's voice channel when not connected yet. Raises BotError saying why not."""
+    if guild is None or not isinstance(user, discord.Member):
+        raise BotError("Spoken answers work in a server's voice channels, not in DMs.")
+    return voice.player(guild.id) or await voice.join(user)
