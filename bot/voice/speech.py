@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+import itertools
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
-from bot.personas import VoiceSettings
+from bot.personas import Persona, VoiceSettings
 from bot.voice.player import GuildPlayer
-from bot.voice.text_prep import SentenceStream
+from bot.voice.text_prep import SentenceStream, sentences, speakable
 
 
 async def speak_while_streaming(
@@ -31,3 +32,15 @@ async def speak_while_streaming(
                 player.say(answer_id, sentence, voice)
         else:
             player.stop_answer(answer_id)  # stopped or failed: its speech stops too
+
+
+def speech_hook_for(player: GuildPlayer) -> Callable[[str, Persona], Awaitable[None]]:
+    """A hook for the seed API's `async_generate_response(..., speak=True)` that speaks through `player`."""
+    ids = itertools.count(1_000_000)
+
+    async def speak(text: str, persona: Persona) -> None:
+        answer_id = next(ids)
+        for sentence in sentences(speakable(text)):
+            player.say(answer_id, sentence, persona.voice)
+
+    return speak

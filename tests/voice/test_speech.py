@@ -58,3 +58,31 @@ async def test_stopping_the_answer_stops_its_speech(database: Database, registry
     await asyncio.sleep(0.3)
     assert len(player.played) < 2 and "Six." not in engine.requests
     await player.close()
+
+
+async def test_seed_api_speaks_through_the_hook() -> None:
+    from bot.generation import facade
+    from bot.settings import Settings
+    from bot.voice.speech import speech_hook_for
+    from tests.conftest import MODEL_CACHE
+
+    generator = facade.HuggingFaceGenerator(Settings(_env_file=None, model_cache_dir=MODEL_CACHE))  # type: ignore[call-arg]
+    generator.registry.register(ScriptedBackend(name="talker", text="Ahoy there. Welcome aboard!"))
+    facade.use_generator(generator)
+    player = GuildPlayer(FakeVoiceConnection(), ToneEngine(), idle_seconds=5)
+    facade.set_speech_hook(speech_hook_for(player))
+    try:
+        text = await facade.async_generate_response(
+            {"name": "pirate", "system_prompt": "Be a pirate."},
+            [{"role": "user", "content": "hi"}],
+            0.5,
+            speak=True,
+            model="talker",
+        )
+        await wait_until(lambda: len(player.played) == 2)
+        assert text == "Ahoy there. Welcome aboard!" and player.played == ["Ahoy there.", "Welcome aboard!"]
+    finally:
+        facade.set_speech_hook(None)
+        facade.use_generator(None)
+        generator.close()
+        await player.close()
