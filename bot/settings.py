@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     local_device: str | None = None
     model_cache_dir: Path = Path("data/models")
     local_context_tokens: int | None = None
+    local_max_batch: int = 8
+    local_max_waiting: int = 32
 
     # Memory
     database_url: str = "sqlite+aiosqlite:///data/bot.db"

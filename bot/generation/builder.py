@@ -21,7 +21,13 @@ def api_config(settings: Settings) -> ApiConfig:
 def build_registry(settings: Settings) -> ModelRegistry:
     return ModelRegistry(
         api_config=api_config(settings),
-        pool=LocalModelPool(settings.local_device, settings.model_cache_dir, settings.local_context_tokens),
+        pool=LocalModelPool(
+            settings.local_device,
+            settings.model_cache_dir,
+            settings.local_context_tokens,
+            settings.local_max_batch,
+            settings.local_max_waiting,
+        ),
         local_models=settings.local_models,
         api_models=settings.api_models,
         default_model=settings.default_model,

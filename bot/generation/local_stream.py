@@ -53,6 +53,10 @@ class LoopStreamer:
     def end(self) -> None:
         self._emit(final=True)
 
+    def finish(self, error: BaseException | None = None) -> None:
+        """Tell the consumer the answer is over (or failed)."""
+        self.post(_DONE if error is None else _Failed(error))
+
     def _emit(self, final: bool) -> None:
         if self._cancel.is_set():
             return
@@ -80,31 +84,6 @@ class LoopStreamer:
         # RuntimeError: the loop closed under us, so nobody is listening any more.
         with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
-
-
-class CancelCriteria:
-    """A stopping criterion that ends generation as soon as the consumer goes away."""
-
-    def __init__(self, cancel: threading.Event) -> None:
-        self._cancel = cancel
-
-    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-        import torch
-
-        return torch.full((input_ids.shape[0],), self._cancel.is_set(), dtype=torch.bool, device=input_ids.device)
-
-
-def run_generate(model: Any, inputs: dict[str, Any], kwargs: dict[str, Any], streamer: LoopStreamer) -> None:
-    """Worker-thread body: generate, then post DONE or the failure."""
-    import torch
-
-    try:
-        with torch.inference_mode():
-            model.generate(**inputs, **kwargs, streamer=streamer)
-    except BaseException as exc:
-        streamer.post(_Failed(exc))
-    else:
-        streamer.post(_DONE)
 
 
 async def drain(queue: asyncio.Queue[object]) -> AsyncGenerator[str, None]:

@@ -1,0 +1,188 @@
+"""Continuous batching for the local backend: requests join the running batch at the next decoding step.
+
+One worker thread owns the model. A new request is prefilled alone (so its first token comes as fast as if it were
+alone), then its KV cache joins the batch, left-padded; every step decodes one token for every active request with
+an attention mask and per-row position ids, so each row computes exactly what it would alone. Finished, stopped or
+cancelled rows leave at once. Each request keeps its own sampling parameters.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from bot.errors import BusyError
+from bot.generation.batch_cache import drop_left, keep_rows, merge_rows, pad_mask_left
+from bot.generation.local_loader import LocalModel
+from bot.generation.local_stream import LoopStreamer
+from bot.generation.sampling import next_token
+from bot.generation.types import GenerationParams
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchRequest:
+    prompt: torch.Tensor  # (1, length) token ids
+    params: GenerationParams
+    max_new_tokens: int
+    streamer: LoopStreamer
+    cancel: threading.Event  # set by the consumer leaving (Stop) or by a stop string
+    produced: list[int] = field(default_factory=list)
+    done: bool = False  # end of text or max tokens reached
+
+    @property
+    def leaving(self) -> bool:
+        return self.done or self.cancel.is_set()
+
+    def finish(self, error: BaseException | None = None) -> None:
+        if error is None:
+            self.streamer.end()
+        self.streamer.finish(error)
+
+
+class BatchScheduler:
+    def __init__(self, loaded: LocalModel, max_batch: int = 8, max_waiting: int = 32) -> None:
+        self.loaded, self.max_batch, self.max_waiting = loaded, max_batch, max_waiting
+        eos = loaded.model.generation_config.eos_token_id
+        self._eos = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        self._incoming: queue.Queue[BatchRequest | None] = queue.Queue()
+        self._rows: list[BatchRequest] = []
+        self._cache: Any = None
+        self._mask: torch.Tensor | None = None
+        self._last: torch.Tensor | None = None
+        self.peak_rows = 0  # the most requests decoded together so far (for tests and benchmarks)
+        self._thread = threading.Thread(target=self._run, name="local-batch", daemon=True)
+        self._thread.start()
+
+    @property
+    def active(self) -> int:
+        return len(self._rows)
+
+    def submit(self, request: BatchRequest) -> None:
+        if self._incoming.qsize() >= self.max_waiting:
+            raise BusyError("The local model has too many questions waiting. Please try again in a minute.")
+        self._incoming.put(request)
+
+    def close(self) -> None:
+        self._incoming.put(None)
+
+    # -- worker thread ------------------------------------------------------------------------------
+    def _run(self) -> None:
+        with torch.inference_mode():
+            while True:
+                if not self._admit():
+                    return
+                if self._rows:
+                    try:
+                        self._step()
+                    except Exception as exc:  # a failed step fails its rows loudly, never silently short
+                        log.exception("Batched decoding step failed")
+                        self._fail_all(exc)
+
+    def _admit(self) -> bool:
+        """Take waiting requests into free rows; block only when nothing is running. False: shut down."""
+        while len(self._rows) < self.max_batch:
+            try:
+                request = self._incoming.get(block=not self._rows)
+            except queue.Empty:
+                return True
+            if request is None:
+                self._fail_all(RuntimeError("the local model was unloaded"))
+                return False
+            if request.cancel.is_set():
+                request.finish()
+                continue
+            try:
+                self._prefill(request)
+            except Exception as exc:
+                log.exception("Prefill failed")
+                request.finish(exc)
+        return True
+
+    def _prefill(self, request: BatchRequest) -> None:
+        from transformers import DynamicCache
+
+        model = self.loaded.model
+        cache = DynamicCache(config=model.config)
+        prompt = request.prompt.to(self.loaded.device)
+        out = model(input_ids=prompt, attention_mask=torch.ones_like(prompt), cache=cache, use_cache=True)
+        token = next_token(out.logits[0, -1], request.params, prompt[0])
+        request.streamer.put(prompt)  # the streamer skips the prompt, as with generate()
+        mask = torch.ones_like(prompt)
+        if self._cache is None:
+            self._cache, self._mask = cache, mask
+        else:
+            assert self._mask is not None
+            length = max(self._mask.shape[1], mask.shape[1])
+            merge_rows(self._cache, cache)
+            self._mask = torch.cat([pad_mask_left(self._mask, length), pad_mask_left(mask, length)], dim=0)
+        last = torch.tensor([[token]], device=self.loaded.device)
+        self._last = last if self._last is None else torch.cat([self._last, last], dim=0)
+        self._rows.append(request)
+        self.peak_rows = max(self.peak_rows, len(self._rows))
+        self._accept(len(self._rows) - 1, token)
+        self._evict()  # a one-token answer (or an immediate stop) leaves at once
+
+    def _step(self) -> None:
+        assert self._mask is not None and self._last is not None
+        positions = self._mask.sum(dim=1, keepdim=True)
+        mask = torch.cat([self._mask, self._mask.new_ones((self._mask.shape[0], 1))], dim=1)
+        out = self.loaded.model(
+            input_ids=self._last,
+            attention_mask=mask,
+            position_ids=positions,
+            cache=self._cache,
+            use_cache=True,
+        )
+        self._mask = mask
+        tokens = []
+        for row, request in enumerate(self._rows):
+            seen = torch.cat([request.prompt[0].to(self._mask.device), self._last.new_tensor(request.produced)])
+            tokens.append(next_token(out.logits[row, -1], request.params, seen))
+        self._last = torch.tensor(tokens, device=self.loaded.device).unsqueeze(1)
+        for row, token in enumerate(tokens):
+            self._accept(row, token)
+        self._evict()
+
+    def _accept(self, row: int, token: int) -> None:
+        request = self._rows[row]
+        if token in self._eos:
+            request.done = True  # the row leaves at the next eviction
+            return
+        request.produced.append(token)
+        request.streamer.put(torch.tensor([token]))
+        if len(request.produced) >= request.max_new_tokens:
+            request.done = True
+
+    def _evict(self) -> None:
+        """Remove finished or cancelled rows and the padding columns nobody needs any more."""
+        keep = [i for i, r in enumerate(self._rows) if not r.leaving]
+        if len(keep) == len(self._rows):
+            return
+        for request in (r for r in self._rows if r.leaving):
+            request.finish()
+        if not keep:
+            self._reset()
+            return
+        assert self._mask is not None and self._last is not None
+        index = torch.tensor(keep, device=self._mask.device)
+        self._rows = [self._rows[i] for i in keep]
+        keep_rows(self._cache, index)
+        self._mask, self._last = self._mask.index_select(0, index), self._last.index_select(0, index)
+        unused = int((self._mask.sum(dim=0) == 0).long().cumprod(dim=0).sum().item())
+        drop_left(self._cache, unused)
+        self._mask = self._mask[:, unused:]
+
+    def _reset(self) -> None:
+        self._rows, self._cache, self._mask, self._last = [], None, None, None
+
+    def _fail_all(self, error: BaseException) -> None:
+        for request in self._rows:
+            request.finish(error)
+        self._reset()
