@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from bot.errors import BusyError
+from bot.errors import BusyError, ModelUnavailableError
 from bot.generation.batch_cache import drop_left, keep_rows, merge_rows, pad_mask_left
 from bot.generation.local_loader import LocalModel
 from bot.generation.local_stream import LoopStreamer
@@ -24,6 +24,8 @@ from bot.generation.sampling import next_token
 from bot.generation.types import GenerationParams
 
 log = logging.getLogger(__name__)
+
+CLOSE_WAIT_SECONDS = 5.0
 
 
 @dataclass
@@ -57,6 +59,7 @@ class BatchScheduler:
         self._mask: torch.Tensor | None = None
         self._last: torch.Tensor | None = None
         self.peak_rows = 0  # the most requests decoded together so far (for tests and benchmarks)
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="local-batch", daemon=True)
         self._thread.start()
 
@@ -70,31 +73,34 @@ class BatchScheduler:
         self._incoming.put(request)
 
     def close(self) -> None:
-        self._incoming.put(None)
+        """Stop the worker after its current step; running and queued answers fail with a clear error."""
+        self._closing.set()
+        self._incoming.put(None)  # wakes a worker waiting for work
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=CLOSE_WAIT_SECONDS)
 
     # -- worker thread ------------------------------------------------------------------------------
     def _run(self) -> None:
         with torch.inference_mode():
-            while True:
-                if not self._admit():
-                    return
-                if self._rows:
+            while not self._closing.is_set():
+                self._admit()
+                if self._rows and not self._closing.is_set():
                     try:
                         self._step()
                     except Exception as exc:  # a failed step fails its rows loudly, never silently short
                         log.exception("Batched decoding step failed")
                         self._fail_all(exc)
+        self._shutdown()
 
-    def _admit(self) -> bool:
-        """Take waiting requests into free rows; block only when nothing is running. False: shut down."""
-        while len(self._rows) < self.max_batch:
+    def _admit(self) -> None:
+        """Take waiting requests into free rows; block only when nothing is running."""
+        while len(self._rows) < self.max_batch and not self._closing.is_set():
             try:
                 request = self._incoming.get(block=not self._rows)
             except queue.Empty:
-                return True
+                return
             if request is None:
-                self._fail_all(RuntimeError("the local model was unloaded"))
-                return False
+                return
             if request.cancel.is_set():
                 request.finish()
                 continue
@@ -103,7 +109,17 @@ class BatchScheduler:
             except Exception as exc:
                 log.exception("Prefill failed")
                 request.finish(exc)
-        return True
+
+    def _shutdown(self) -> None:
+        error = ModelUnavailableError("The local model was switched or unloaded. Please ask again.")
+        self._fail_all(error)
+        while True:
+            try:
+                request = self._incoming.get_nowait()
+            except queue.Empty:
+                return
+            if request is not None:
+                request.finish(error)
 
     def _prefill(self, request: BatchRequest) -> None:
         from transformers import DynamicCache

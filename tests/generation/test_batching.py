@@ -8,11 +8,12 @@ from contextlib import aclosing
 
 import pytest
 
-from bot.errors import BusyError
+from bot.errors import BusyError, ModelUnavailableError
 from bot.generation.batching import BatchRequest
 from bot.generation.local import LocalBackend, LocalModelPool
 from bot.generation.local_stream import LoopStreamer
 from bot.generation.types import ChatMessage, GenerationParams
+from tests.conftest import MODEL_CACHE
 
 PROMPTS = [
     "What is the capital of France?",
@@ -94,3 +95,15 @@ async def test_full_queue_says_busy_instead_of_hanging(smollm2_pool: LocalModelP
             request.cancel.set()
     backend = LocalBackend("smollm2", smollm2_pool)
     assert "Paris" in await asyncio.wait_for(answer(backend, PROMPTS[0]), timeout=60)
+
+
+async def test_unloading_fails_running_and_queued_answers_clearly() -> None:
+    pool = LocalModelPool(cache_dir=MODEL_CACHE, max_batch=1)
+    backend = LocalBackend("smollm2", pool)
+    await pool.get("smollm2")
+    long = GenerationParams(max_tokens=400)
+    tasks = [asyncio.create_task(answer(backend, p, long)) for p in PROMPTS[:3]]
+    await asyncio.sleep(1.0)  # one answer is being generated, two wait for the single row
+    pool.unload()
+    results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=30)
+    assert all(isinstance(r, ModelUnavailableError) for r in results), results
