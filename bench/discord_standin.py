@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 LIMIT, WINDOW = 5, 5.0
+APPLICATION_ID = 1
 
 
 @dataclass
@@ -36,6 +37,7 @@ class DiscordStandin:
     buckets: dict[int, Bucket] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
     rejected: int = 0
+    callbacks: dict[str, float] = field(default_factory=dict)  # interaction id -> when its acknowledgement came
     url: str = ""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _runner: web.AppRunner | None = None
@@ -45,6 +47,11 @@ class DiscordStandin:
         app.router.add_get("/api/v10/users/@me", self._me)
         app.router.add_post("/api/v10/channels/{channel}/messages", self._message)
         app.router.add_patch("/api/v10/channels/{channel}/messages/{message}", self._message)
+        app.router.add_get("/api/v10/oauth2/applications/@me", self._application)
+        app.router.add_put("/api/v10/applications/{app}/commands", self._commands)
+        app.router.add_post("/api/v10/interactions/{interaction}/{token}/callback", self._callback)
+        app.router.add_patch("/api/v10/webhooks/{app}/{token}/messages/{message}", self._webhook_message)
+        app.router.add_post("/api/v10/webhooks/{app}/{token}", self._webhook_message)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -58,6 +65,54 @@ class DiscordStandin:
 
     async def _me(self, _request: web.Request) -> web.Response:
         return _json({"id": "1", "username": "bench", "discriminator": "0", "avatar": None})
+
+    async def _application(self, _request: web.Request) -> web.Response:
+        owner = {"id": "2", "username": "owner", "discriminator": "0", "avatar": None}
+        return _json(
+            {
+                "id": str(APPLICATION_ID),
+                "name": "bench",
+                "icon": None,
+                "description": "",
+                "bot_public": True,
+                "bot_require_code_grant": False,
+                "verify_key": "0" * 64,
+                "owner": owner,
+                "flags": 0,
+                "team": None,
+                "summary": "",
+            }
+        )
+
+    async def _commands(self, request: web.Request) -> web.Response:
+        commands = await request.json()
+        return _json(
+            [
+                {**c, "id": str(100 + i), "application_id": str(APPLICATION_ID), "version": "1"}
+                for i, c in enumerate(commands)
+            ]
+        )
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        interaction = request.match_info["interaction"]
+        self.callbacks.setdefault(interaction, time.monotonic())
+        body = await request.json()
+        deferred = body.get("type") == 5
+        return _json(
+            {
+                "interaction": {
+                    "id": interaction,
+                    "type": 2,
+                    "response_message_id": str(next(self._ids)),
+                    "response_message_loading": deferred,
+                    "response_message_ephemeral": False,
+                }
+            }
+        )
+
+    async def _webhook_message(self, request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else {}
+        return _json(_message_payload(7000, next(self._ids), body.get("content", "")))
 
     async def _message(self, request: web.Request) -> web.Response:
         channel = int(request.match_info["channel"])
