@@ -9,6 +9,7 @@ from discord.ext import commands
 from bot.db.place_settings import Scope
 from bot.discord_bot import HFBot
 from bot.discord_ui.answering import place_of
+from bot.discord_ui.flags import ON_OFF, switch_channel_flag
 from bot.discord_ui.permissions import require_channel_manager, require_server_admin
 from bot.personas import Persona
 from bot.services.personas import PersonaService
@@ -150,17 +151,10 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
 
     @app_commands.command(name="chat")
     @app_commands.describe(mode="on: answer every message in this channel; off: only mentions and /ask")
-    @app_commands.choices(
-        mode=[app_commands.Choice(name="on", value="on"), app_commands.Choice(name="off", value="off")]
-    )
+    @app_commands.choices(mode=ON_OFF)
     async def chat(self, interaction: discord.Interaction, mode: app_commands.Choice[str]) -> None:
         """Turn persona conversation in this channel on or off (Manage Channels)."""
-        require_channel_manager(interaction)
-        assert interaction.channel is not None
-        on = mode.value == "on"
-        await self.bot.services.places.set_flag(
-            place_of(interaction.channel, interaction.guild), "channel", "persona_chat", on, interaction.user.id
-        )
+        on = await switch_channel_flag(self.bot.services, interaction, "persona_chat", mode)
         text = "I'll answer every message in this channel." if on else "I'll only answer mentions and /ask here."
         await interaction.response.send_message(text)
 

@@ -7,8 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_bot import HFBot
-from bot.discord_ui.answering import place_of
-from bot.discord_ui.permissions import require_channel_manager
+from bot.discord_ui.flags import ON_OFF, switch_channel_flag
 from bot.discord_ui.speaking import player_for
 from bot.errors import BotError
 
@@ -38,17 +37,10 @@ class VoiceCog(commands.GroupCog, group_name="voice", group_description="Spoken 
     @app_commands.command(name="speak")
     @app_commands.guild_only()
     @app_commands.describe(mode="on: speak every answer in this channel aloud; off: text only")
-    @app_commands.choices(
-        mode=[app_commands.Choice(name="on", value="on"), app_commands.Choice(name="off", value="off")]
-    )
+    @app_commands.choices(mode=ON_OFF)
     async def speak(self, interaction: discord.Interaction, mode: app_commands.Choice[str]) -> None:
         """Speak this channel's answers in voice (Manage Channels)."""
-        require_channel_manager(interaction)
-        assert interaction.channel is not None
-        on = mode.value == "on"
-        await self.bot.services.places.set_flag(
-            place_of(interaction.channel, interaction.guild), "channel", "speak", on, interaction.user.id
-        )
+        on = await switch_channel_flag(self.bot.services, interaction, "speak", mode)
         text = "Answers here will also be spoken in voice." if on else "Answers here are text only."
         await interaction.response.send_message(text)
 

@@ -23,7 +23,13 @@ def _retry_after(exc: discord.HTTPException) -> float:
 
 
 class _RateLimitAware:
-    """Turns a 429 that discord.py gave up on into `RateLimitedError` for the pacer."""
+    """Turns a 429 that discord.py gave up on into `RateLimitedError` for the pacer; edits any sent message."""
+
+    async def edit(self, handle: Any, content: str, view: Any | None) -> None:
+        try:
+            await handle.edit(content=content, view=view, allowed_mentions=NO_PINGS)
+        except discord.HTTPException as exc:
+            self._reraise(exc)
 
     @staticmethod
     def _reraise(exc: discord.HTTPException) -> NoReturn:
@@ -51,12 +57,6 @@ class InteractionSink(_RateLimitAware):
         except discord.HTTPException as exc:
             self._reraise(exc)
 
-    async def edit(self, handle: Any, content: str, view: Any | None) -> None:
-        try:
-            await handle.edit(content=content, view=view, allowed_mentions=NO_PINGS)
-        except discord.HTTPException as exc:
-            self._reraise(exc)
-
 
 class ChannelSink(_RateLimitAware):
     """A reply to a user's message, continued with plain messages in the same channel."""
@@ -74,12 +74,6 @@ class ChannelSink(_RateLimitAware):
                 self._replied = True
                 return await self._message.reply(content, mention_author=False, **kwargs)
             return await self._message.channel.send(content, **kwargs)
-        except discord.HTTPException as exc:
-            self._reraise(exc)
-
-    async def edit(self, handle: Any, content: str, view: Any | None) -> None:
-        try:
-            await handle.edit(content=content, view=view, allowed_mentions=NO_PINGS)
         except discord.HTTPException as exc:
             self._reraise(exc)
 
