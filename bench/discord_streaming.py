@@ -26,6 +26,7 @@ import itertools
 
 from discord_standin import DiscordStandin
 
+from bot.discord_ui.ratelimit_trace import rate_limit_trace
 from bot.streaming.pacing import PacerRegistry
 from bot.streaming.renderer import WRITING_MARKER, StreamRenderer
 
@@ -89,9 +90,9 @@ def measure(standin: DiscordStandin, answer: Answer) -> dict[str, float | bool]:
 
 
 async def scenario(name: str, channels: list[int], standin: DiscordStandin, tokens: int, rate: float) -> None:
-    http = HTTPClient(asyncio.get_running_loop())
-    await http.static_login("bench-token")
     pacers = PacerRegistry()
+    http = HTTPClient(asyncio.get_running_loop(), http_trace=rate_limit_trace(pacers))  # as the bot wires it
+    await http.static_login("bench-token")
     before = standin.rejected
     answers = [Answer(c) for c in channels]
     renders = [

@@ -13,7 +13,9 @@ from discord.ext import commands
 
 from bot.app import Services
 from bot.discord_ui.answering import AnswerRunner
+from bot.discord_ui.ratelimit_trace import rate_limit_trace
 from bot.settings import Settings
+from bot.streaming.pacing import PacerRegistry
 from bot.voice.manager import VoiceManager, make_engine
 
 log = logging.getLogger(__name__)
@@ -39,16 +41,21 @@ def make_intents(message_content: bool = True) -> discord.Intents:
 
 class HFBot(commands.Bot):
     def __init__(self, services: Services, intents: discord.Intents | None = None) -> None:
+        pacers = PacerRegistry()
         super().__init__(
             command_prefix=commands.when_mentioned,
             intents=intents or make_intents(),
             allowed_mentions=discord.AllowedMentions.none(),  # model output can never ping anyone
             help_command=None,
+            http_trace=rate_limit_trace(pacers),
         )
         self.services = services
         self.settings: Settings = services.settings
-        self.answers = AnswerRunner(services)
-        self.voice = VoiceManager(make_engine(self.settings.tts_engine), self.settings.voice_idle_seconds)
+        self.answers = AnswerRunner(services, pacers)
+        self.voice = VoiceManager(
+            make_engine(self.settings.tts_engine, self.settings.google_application_credentials),
+            self.settings.voice_idle_seconds,
+        )
 
     async def setup_hook(self) -> None:
         for name in extension_names():

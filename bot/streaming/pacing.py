@@ -79,6 +79,11 @@ class ChannelPacer:
             if entry in self._waiters:
                 self._waiters.remove(entry)
 
+    def observe(self, remaining: int, reset_after: float) -> None:
+        """Discord's rate-limit headers: with nothing left in its bucket, wait for the reset it announces."""
+        if remaining <= 0:
+            self._blocked_until = max(self._blocked_until, self._clock() + reset_after)
+
     def penalize(self, retry_after: float) -> None:
         """Discord said 429: nothing goes out on this channel until `retry_after` has passed."""
         self._blocked_until = max(self._blocked_until, self._clock() + retry_after)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+from pathlib import Path
 
 import discord
 
@@ -29,8 +30,14 @@ def voice_problems() -> list[str]:
     return problems
 
 
-def make_engine(name: str) -> SpeechEngine:
-    return GoogleEngine() if name == "google" else EspeakEngine()
+def make_engine(name: str, google_credentials: Path | None = None) -> SpeechEngine:
+    if name != "google":
+        return EspeakEngine()
+    if google_credentials is None:
+        return GoogleEngine()  # the client's default lookup (GOOGLE_APPLICATION_CREDENTIALS in the environment)
+    from google.oauth2 import service_account
+
+    return GoogleEngine(credentials=service_account.Credentials.from_service_account_file(str(google_credentials)))
 
 
 class VoiceManager:

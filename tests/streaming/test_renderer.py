@@ -135,3 +135,26 @@ async def test_long_answer_with_code_spans_valid_messages() -> None:
     assert len("".join(pieces)) > 5000 and len(visible) >= 3
     assert all(len(m) <= DISCORD_LIMIT and open_fence(m) is None for m in visible)
     assert channel.violations() == 0
+
+
+async def test_rate_limit_headers_hold_the_channel_until_the_reset() -> None:
+    from bot.discord_ui.ratelimit_trace import observe_response
+    from bot.streaming.pacing import PacerRegistry
+
+    clock = FakeClock()
+    pacers = PacerRegistry(clock, clock.sleep)
+    # Another of the bot's messages in this channel used up the bucket: Discord says 0 left, reset in 3 s.
+    observe_response(
+        pacers,
+        "https://discord.com/api/v10/channels/42/messages",
+        {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "3.0"},
+    )
+    observe_response(
+        pacers,
+        "https://discord.com/api/v10/webhooks/1/abc",
+        {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "9"},
+    )
+    await clock.run(pacers.for_channel(42).acquire())
+    assert clock.now == 3.0
+    await clock.run(pacers.for_channel(43).acquire())  # other channels are not held
+    assert clock.now == 3.0
