@@ -100,10 +100,15 @@ async def test_full_queue_says_busy_instead_of_hanging(smollm2_pool: LocalModelP
 async def test_unloading_fails_running_and_queued_answers_clearly() -> None:
     pool = LocalModelPool(cache_dir=MODEL_CACHE, max_batch=1)
     backend = LocalBackend("smollm2", pool)
-    await pool.get("smollm2")
+    loaded = await pool.get("smollm2")
     long = GenerationParams(max_tokens=400)
-    tasks = [asyncio.create_task(answer(backend, p, long)) for p in PROMPTS[:3]]
-    await asyncio.sleep(1.0)  # one answer is being generated, two wait for the single row
+    stories = [f"Write a long story about {topic}." for topic in ("dragons", "the sea", "a robot")]
+    tasks = [asyncio.create_task(answer(backend, p, long)) for p in stories]
+    scheduler = pool.scheduler(loaded)
+    async with asyncio.timeout(30):
+        while scheduler.active < 1:  # noqa: ASYNC110 - the scheduler's thread changes this
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # one answer is being generated, two wait for the single row
     pool.unload()
     results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=30)
     assert all(isinstance(r, ModelUnavailableError) for r in results), results
