@@ -1,4 +1,4 @@
-"""Running `model.generate` in a worker thread and handing its text back to the event loop.
+"""Handing a request's tokens from the model's worker thread back to the event loop as text.
 
 The worker decodes incrementally and crosses threads only through `loop.call_soon_threadsafe`; a failure in
 the worker reaches the consumer as an exception, never as a silently short answer.
@@ -22,7 +22,7 @@ class _Failed:
 
 
 class LoopStreamer:
-    """A transformers streamer that posts decoded text deltas to an asyncio queue."""
+    """Posts decoded text deltas to an asyncio queue (the transformers streamer interface: put/end)."""
 
     def __init__(
         self,
