@@ -28,7 +28,17 @@ async def answer_once(
     return "".join(pieces)
 
 
+async def warm_up(service: ConversationService, model: str | None) -> None:
+    """Load the model before the first question, so the first answer streams at once."""
+    name = model or service.default_model_name()
+    backend = service.registry.backend(name)
+    if backend.kind == "local":
+        print(f"Loading {name}… (the very first start converts the embedded model: about a minute)", flush=True)
+        await backend.context_window()
+
+
 async def chat_loop(service: ConversationService, persona: str | None, model: str | None) -> None:
+    await warm_up(service, model)
     print(
         f"Talking to {model or service.default_model_name()} as "
         f"{persona or 'the default persona'}. /quit to leave, /clear to forget.",
