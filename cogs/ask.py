@@ -41,7 +41,9 @@ class Ask(commands.Cog):
                 interaction.user.display_name,
                 interaction.user.id,
             )
-            await answers.render(reply, InteractionSink(interaction), interaction.user.id, player)
+            outcome = await answers.render(reply, InteractionSink(interaction), interaction.user.id, player)
+        if outcome.speech_error:
+            voice_notice = f"I couldn't speak this answer: {outcome.speech_error}"
         if voice_notice:  # only now: a follow-up sent before the answer would take the answer's place
             await interaction.followup.send(voice_notice, ephemeral=True)
 

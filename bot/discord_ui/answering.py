@@ -95,10 +95,12 @@ class AnswerRunner:
         self._running[renderer] = task
         try:
             pieces: AsyncIterator[str] = reply.stream()
+            answer_id = next(self._answer_ids)
             if player is not None:
-                voice = reply.persona.voice
-                pieces = speak_while_streaming(pieces, player, next(self._answer_ids), voice)
+                pieces = speak_while_streaming(pieces, player, answer_id, reply.persona.voice)
             outcome = await renderer.run(pieces)
+            if player is not None and answer_id in player.failures:
+                outcome.speech_error = player.failures.pop(answer_id)
         finally:
             self._running.pop(renderer, None)
             stop.stop()

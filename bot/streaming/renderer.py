@@ -59,6 +59,7 @@ class Outcome:
     text: str = ""
     error: BaseException | None = None
     messages: list[Any] = field(default_factory=list)
+    speech_error: str | None = None  # set by the voice layer when the answer could not be spoken
 
 
 @dataclass

@@ -28,6 +28,8 @@ class SpeechUnavailableError(BotError):
 class SpeechEngine(Protocol):
     name: str
 
+    def check(self) -> str | None: ...
+
     async def synthesize(self, text: str, voice: VoiceSettings | None = None) -> PcmAudio: ...
 
 
@@ -38,6 +40,7 @@ class EspeakEngine:
         self.program = program or shutil.which("espeak-ng") or shutil.which("espeak")
 
     def check(self) -> str | None:
+        """Why this engine cannot work here, or None."""
         return None if self.program else "espeak-ng is not installed (Debian: apt-get install espeak-ng)."
 
     async def synthesize(self, text: str, voice: VoiceSettings | None = None) -> PcmAudio:
@@ -90,6 +93,12 @@ class GoogleEngine:
     def __init__(self, client: Any | None = None, api_endpoint: str | None = None, credentials: Any = None) -> None:
         self._client = client
         self._endpoint, self._credentials = api_endpoint, credentials
+
+    def check(self) -> str | None:
+        """Why this engine cannot work here, or None. Never probes the network for ambient credentials."""
+        if self._client is None and self._credentials is None:
+            return "Google Text-to-Speech has no credentials (set GOOGLE_APPLICATION_CREDENTIALS to a key file)"
+        return None
 
     def _get_client(self) -> Any:
         if self._client is None:

@@ -34,7 +34,7 @@ def make_engine(name: str, google_credentials: Path | None = None) -> SpeechEngi
     if name != "google":
         return EspeakEngine()
     if google_credentials is None:
-        return GoogleEngine()  # the client's default lookup (GOOGLE_APPLICATION_CREDENTIALS in the environment)
+        return GoogleEngine()  # reports itself unusable at start-up: no key file configured
     from google.oauth2 import service_account
 
     return GoogleEngine(credentials=service_account.Credentials.from_service_account_file(str(google_credentials)))
@@ -45,7 +45,7 @@ class VoiceManager:
         self.engine, self.idle_seconds = engine, idle_seconds
         self.players: dict[int, GuildPlayer] = {}
         self.problems = voice_problems()
-        if isinstance(engine, EspeakEngine) and (missing := engine.check()):
+        if missing := engine.check():
             self.problems.append(missing)
         if self.problems:
             log.warning("Voice is unavailable (text keeps working): %s", "; ".join(self.problems))

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.errors import BotError
 from bot.personas import VoiceSettings
 from bot.voice.audio import PcmAudio, PcmSource
 from bot.voice.engines import SpeechEngine
@@ -49,6 +50,7 @@ class GuildPlayer:
         self._stopped_answers: set[int] = set()
         self._runner = asyncio.create_task(self._run())
         self.played: list[str] = []  # what was spoken, in order (for logs and tests)
+        self.failures: dict[int, str] = {}  # answer id -> why its speech failed (for the user)
         self.closed = asyncio.Event()
 
     def say(self, answer_id: int, text: str, voice: VoiceSettings | None = None) -> None:
@@ -83,6 +85,8 @@ class GuildPlayer:
                     audio = await utterance.audio
                 except Exception as exc:
                     log.warning("Could not synthesise %r: %r", utterance.text[:40], exc)
+                    reason = exc.user_message if isinstance(exc, BotError) else "Speech synthesis failed."
+                    self.failures.setdefault(utterance.answer_id, reason)
                     continue
                 if not self.connection.is_connected():
                     return

@@ -121,3 +121,34 @@ async def test_google_refusal_is_a_clear_error(google_standin: str) -> None:
     engine = GoogleEngine(api_endpoint=google_standin, credentials=AnonymousCredentials())
     with pytest.raises(BotError, match="credentials"):
         await engine.synthesize("hello")
+
+
+def test_google_without_credentials_reports_itself_unusable() -> None:
+    from bot.voice.manager import VoiceManager
+
+    problem = GoogleEngine().check()
+    assert problem is not None and "GOOGLE_APPLICATION_CREDENTIALS" in problem
+    assert GoogleEngine(credentials=AnonymousCredentials()).check() is None
+    manager = VoiceManager(GoogleEngine(), idle_seconds=5)
+    assert any("GOOGLE_APPLICATION_CREDENTIALS" in p for p in manager.problems)
+
+
+async def test_a_failing_engine_is_reported_for_the_answer() -> None:
+    from bot.voice.player import GuildPlayer
+    from tests.voice.fakes import FakeVoiceConnection
+    from tests.voice.test_player import wait_until
+
+    class Refusing:
+        name = "refusing"
+
+        def check(self) -> None:
+            return None
+
+        async def synthesize(self, text: str, voice: VoiceSettings | None = None) -> PcmAudio:
+            raise BotError("Google Text-to-Speech refused the request; check its credentials.")
+
+    player = GuildPlayer(FakeVoiceConnection(), Refusing(), idle_seconds=5)
+    player.say(3, "Hello.")
+    await wait_until(lambda: 3 in player.failures)
+    assert "refused" in player.failures[3] and player.played == []
+    await player.close()
