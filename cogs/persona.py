@@ -11,7 +11,7 @@ from bot.discord_bot import HFBot
 from bot.discord_ui.answering import place_of
 from bot.discord_ui.flags import ON_OFF, switch_channel_flag
 from bot.discord_ui.permissions import require_channel_manager, require_server_admin
-from bot.personas import Persona
+from bot.personas import Persona, VoiceSettings
 from bot.services.personas import PersonaService
 
 SCOPES = [
@@ -142,6 +142,38 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
         edited = await self.personas.edit(name, changes, interaction.user.id, _guild_id(interaction))
         await interaction.response.send_message(f"Updated **{edited.name}** ({', '.join(changes)}).", ephemeral=True)
 
+    @app_commands.command(name="voice")
+    @app_commands.describe(
+        language="BCP-47 language code, e.g. en-US",
+        voice_name="Engine voice name (Google), e.g. en-US-Neural2-C",
+        speaking_rate="0.25 to 4 (1 is normal)",
+        pitch="-20 to 20 semitones (0 is normal)",
+    )
+    async def voice(
+        self,
+        interaction: discord.Interaction,
+        name: str,
+        language: str | None = None,
+        voice_name: str | None = None,
+        speaking_rate: app_commands.Range[float, 0.25, 4.0] | None = None,
+        pitch: app_commands.Range[float, -20.0, 20.0] | None = None,
+    ) -> None:
+        """Set how a persona sounds when its answers are spoken (admins)."""
+        require_server_admin(interaction, self.bot.settings.admin_user_ids)
+        current = (await self.personas.get(name)).voice or VoiceSettings()
+        voice = VoiceSettings(
+            language=language or current.language,
+            voice_name=voice_name if voice_name is not None else current.voice_name,
+            speaking_rate=speaking_rate if speaking_rate is not None else current.speaking_rate,
+            pitch=pitch if pitch is not None else current.pitch,
+        )
+        edited = await self.personas.edit(name, {"voice": voice}, interaction.user.id, _guild_id(interaction))
+        named = f" as {voice.voice_name}" if voice.voice_name else ""
+        await interaction.response.send_message(
+            f"**{edited.name}** now speaks {voice.language}{named}, rate {voice.speaking_rate}, pitch {voice.pitch}.",
+            ephemeral=True,
+        )
+
     @app_commands.command(name="delete")
     async def delete(self, interaction: discord.Interaction, name: str) -> None:
         """Delete a persona (admins). Channels using it go back to the default."""
@@ -161,6 +193,7 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
     @set_persona.autocomplete("name")
     @show.autocomplete("name")
     @edit.autocomplete("name")
+    @voice.autocomplete("name")
     @delete.autocomplete("name")
     async def persona_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         names = [p.name for p in await self.personas.list() if current.lower() in p.name.lower()]

@@ -14,11 +14,13 @@ from bot.db.database import Database
 from bot.db.models import PersonaRow
 from bot.db.place_settings import Place, Scope, scope_id_for, set_values
 from bot.errors import InvalidInputError, NotFoundError
-from bot.personas import Persona
+from bot.personas import Persona, VoiceSettings
 
 NAME_PATTERN = re.compile(r"^[\w-]{2,32}$")  # letters (any script), digits, _ and -
 MAX_PROMPT_CHARS = 4000
 MAX_DESCRIPTION_CHARS = 200
+LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+VOICE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 EDITABLE = ("description", "system_prompt", "temperature", "top_p", "top_k", "max_tokens", "voice")
 
 
@@ -39,7 +41,18 @@ def validate_persona(persona: Persona) -> Persona:
         raise InvalidInputError("top_k must be between 1 and 1000.")
     if not 1 <= persona.max_tokens <= 8192:
         raise InvalidInputError("max_tokens must be between 1 and 8192.")
+    if persona.voice is not None:
+        validate_voice(persona.voice)
     return persona
+
+
+def validate_voice(voice: VoiceSettings) -> None:
+    if not LANGUAGE_PATTERN.fullmatch(voice.language):
+        raise InvalidInputError("A voice language looks like `en-US` or `fr`.")
+    if voice.voice_name is not None and not VOICE_NAME_PATTERN.fullmatch(voice.voice_name):
+        raise InvalidInputError("A voice name has letters, digits and dashes, like `en-US-Neural2-C`.")
+    if not 0.25 <= voice.speaking_rate <= 4.0 or not -20.0 <= voice.pitch <= 20.0:
+        raise InvalidInputError("Speaking rate goes from 0.25 to 4 and pitch from -20 to 20.")
 
 
 class PersonaService:

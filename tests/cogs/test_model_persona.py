@@ -81,3 +81,15 @@ async def test_persona_reset_returns_to_the_default(simcord_env, services: Servi
     await s.admin.slash(s.channel, "persona reset")
     resolved = await services.places.resolved(Place(s.guild.id, s.channel.id))
     assert resolved.persona is None
+
+
+async def test_persona_voice_settings(simcord_env, services: Services) -> None:
+    s = server(simcord_env)
+    refused = await s.member.slash(s.channel, "persona voice", name="tutor", language="fr-FR")
+    assert refused.ephemeral and "Only server admins" in refused.response.content
+    done = await s.admin.slash(s.channel, "persona voice", name="tutor", language="fr-FR", speaking_rate=1.25)
+    assert "speaks fr-FR" in done.response.content
+    bad = await s.admin.slash(s.channel, "persona voice", name="tutor", language="French please")
+    assert bad.ephemeral and "looks like `en-US`" in bad.response.content
+    voice = (await services.personas.get("tutor")).voice
+    assert voice is not None and (voice.language, voice.speaking_rate, voice.pitch) == ("fr-FR", 1.25, 0.0)
