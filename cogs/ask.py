@@ -27,20 +27,19 @@ class Ask(commands.Cog):
         answers.admit(interaction.user, interaction.guild)
         await interaction.response.defer(thinking=True)  # within Discord's 3 s, even when queued
         assert interaction.channel is not None
-        place = place_of(interaction.channel, interaction.guild)
-        player, voice_notice = None, None
-        if speak or (await self.bot.services.places.resolved(place)).speak:
-            try:
-                player = await player_for(self.bot.voice, interaction.user, interaction.guild)
-            except BotError as exc:
-                voice_notice = f"{exc.user_message} (Answered in text only.)"
         async with answers.slot(interaction.guild):
             reply = await self.bot.services.conversations.start(
-                place,
+                place_of(interaction.channel, interaction.guild),
                 prompt,
                 interaction.user.display_name,
                 interaction.user.id,
             )
+            player, voice_notice = None, None
+            if speak or reply.speak:
+                try:
+                    player = await player_for(self.bot.voice, interaction.user, interaction.guild)
+                except BotError as exc:
+                    voice_notice = f"{exc.user_message} (Answered in text only.)"
             outcome = await answers.render(reply, InteractionSink(interaction), interaction.user.id, player)
         if outcome.speech_error:
             voice_notice = f"I couldn't speak this answer: {outcome.speech_error}"

@@ -62,7 +62,7 @@ class Conversation(commands.Cog):
                 reply = await self.bot.services.conversations.start(
                     place, text, message.author.display_name, message.author.id
                 )
-            player = await self._player(message) if (await self.bot.services.places.resolved(place)).speak else None
+            player = await self._player(message) if reply.speak else None
             await answers.render(reply, ChannelSink(message), message.author.id, player)
         except BotError as exc:
             await message.reply(exc.user_message, mention_author=False, delete_after=ERROR_NOTICE_SECONDS)

@@ -65,6 +65,7 @@ class Reply:
         self.text = ""
         self.replaces_turn_id: int | None = None  # set when this answer regenerates an earlier one
         self.answer_turn_id: int | None = None  # the stored answer, once written
+        self.speak = False  # the place asks for answers to be spoken
 
     @property
     def left_out(self) -> int:
@@ -127,9 +128,7 @@ class ConversationService:
         """Store the user's turn (committed now), then build the context for the answer."""
         check_text(text, self.max_prompt_chars)
         async with self.db.sessions.begin() as session:
-            resolved = await resolve(session, place)
-            chosen = await self._persona(session, persona, resolved.persona)
-            model_name = self._model(model, resolved.model)
+            chosen, model_name, speak = await self._in_force(session, place, persona, model)
             await history.add_turn(
                 session,
                 channel_id=place.channel_id,
@@ -140,27 +139,38 @@ class ConversationService:
                 author_name=author_name,
             )
             turns = await history.recent_turns(session, place.channel_id, HISTORY_FETCH)
-        backend = self.registry.backend(model_name)
-        params = chosen.params()
-        context = await assemble(backend, chosen, turns, params.max_tokens)
-        return Reply(self, place, chosen, model_name, backend, context, params)
+        return await self._reply(place, chosen, model_name, turns, speak)
 
     async def regenerate(
         self, place: Place, answer_turn_id: int, persona: str | None = None, model: str | None = None
     ) -> Reply:
         """A new answer to the conversation as it stood before `answer_turn_id`; it replaces that answer."""
         async with self.db.sessions.begin() as session:
-            resolved = await resolve(session, place)
-            chosen = await self._persona(session, persona, resolved.persona)
-            model_name = self._model(model, resolved.model)
+            chosen, model_name, speak = await self._in_force(session, place, persona, model)
             turns = await history.recent_turns(session, place.channel_id, HISTORY_FETCH, before_id=answer_turn_id)
         if not turns or turns[-1].role != "user":
             raise InvalidInputError("There is no question left to answer again here.")
-        backend = self.registry.backend(model_name)
-        params = chosen.params()
-        context = await assemble(backend, chosen, turns, params.max_tokens)
-        reply = Reply(self, place, chosen, model_name, backend, context, params)
+        reply = await self._reply(place, chosen, model_name, turns, speak)
         reply.replaces_turn_id = answer_turn_id
+        return reply
+
+    async def _in_force(
+        self, session: AsyncSession, place: Place, persona: str | None, model: str | None
+    ) -> tuple[Persona, str, bool]:
+        """Persona, model and whether answers are spoken here: explicit choices first, then the place's settings."""
+        resolved = await resolve(session, place)
+        return (
+            await self._persona(session, persona, resolved.persona),
+            self._model(model, resolved.model),
+            resolved.speak,
+        )
+
+    async def _reply(self, place: Place, persona: Persona, model: str, turns: list[history.Turn], speak: bool) -> Reply:
+        backend = self.registry.backend(model)
+        params = persona.params()
+        context = await assemble(backend, persona, turns, params.max_tokens)
+        reply = Reply(self, place, persona, model, backend, context, params)
+        reply.speak = speak
         return reply
 
     async def reply(
