@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import audit
 from bot.db.models import PersonaRow, PlaceSettingRow
 from bot.db.personas import to_persona
 from bot.errors import InvalidInputError
@@ -112,8 +113,12 @@ async def resolve(session: AsyncSession, place: Place) -> Resolved:
     )
 
 
-async def channels_with_persona_chat(session: AsyncSession) -> list[int]:
-    query = select(PlaceSettingRow.scope_id).where(
-        PlaceSettingRow.scope == "channel", PlaceSettingRow.persona_chat.is_(True)
+async def change_place(
+    session: AsyncSession, place: Place, scope: Scope, actor_id: int | None, action: str, detail: str, **values: Any
+) -> None:
+    """Set fields of a place's settings and record the admin change in the audit trail."""
+    scope_id = scope_id_for(place, scope)
+    await set_values(session, scope, scope_id, **values)
+    await audit.record(
+        session, guild_id=place.guild_id, actor_id=actor_id, action=action, target=f"{scope}:{scope_id}", detail=detail
     )
-    return list(await session.scalars(query))

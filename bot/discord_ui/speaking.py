@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 import discord
 
 from bot.errors import BotError
 from bot.voice.manager import VoiceManager
 from bot.voice.player import GuildPlayer
-
-log = logging.getLogger(__name__)
 
 
 async def player_for(voice: VoiceManager, user: discord.abc.User, guild: discord.Guild | None) -> GuildPlayer:

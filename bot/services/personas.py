@@ -11,8 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from bot.db import audit
 from bot.db import personas as repo
 from bot.db.database import Database
-from bot.db.models import PersonaRow
-from bot.db.place_settings import Place, Scope, scope_id_for, set_values
+from bot.db.place_settings import Place, Scope, change_place
 from bot.errors import InvalidInputError, NotFoundError
 from bot.personas import Persona, VoiceSettings
 
@@ -115,13 +114,8 @@ class PersonaService:
             row = await repo.persona_row(session, name) if name is not None else None
             if name is not None and row is None:
                 raise NotFoundError(f"There is no persona called `{name}`. `/persona list` shows them all.")
-            await set_values(session, scope, scope_id_for(place, scope), persona_id=row.id if row else None)
-            await audit.record(
-                session,
-                guild_id=place.guild_id,
-                actor_id=actor_id,
-                action="persona.use",
-                target=f"{scope}:{scope_id_for(place, scope)}",
-                detail=name or "(inherit)",
+            detail = name or "(inherit)"
+            await change_place(
+                session, place, scope, actor_id, "persona.use", detail, persona_id=row.id if row else None
             )
-            return repo.to_persona(row) if isinstance(row, PersonaRow) else None
+            return repo.to_persona(row) if row else None

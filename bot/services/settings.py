@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from bot.db import audit
 from bot.db.database import Database
-from bot.db.place_settings import Place, Resolved, Scope, resolve, scope_id_for, set_values
+from bot.db.place_settings import Place, Resolved, Scope, change_place, resolve
 from bot.errors import BotError
 from bot.generation.registry import ModelEntry, ModelRegistry
 
@@ -30,27 +29,11 @@ class PlaceSettingsService:
         if entry.kind == "local":
             await self.registry.pool.get(entry.name)
         async with self.db.sessions.begin() as session:
-            await set_values(session, scope, scope_id_for(place, scope), model=entry.name)
-            await audit.record(
-                session,
-                guild_id=place.guild_id,
-                actor_id=actor_id,
-                action="model.set",
-                target=f"{scope}:{scope_id_for(place, scope)}",
-                detail=entry.name,
-            )
+            await change_place(session, place, scope, actor_id, "model.set", entry.name, model=entry.name)
         return entry
 
     async def set_flag(self, place: Place, scope: Scope, flag: str, value: bool | None, actor_id: int | None) -> None:
         if flag not in ("persona_chat", "speak"):
             raise BotError(f"Unknown setting `{flag}`.")
         async with self.db.sessions.begin() as session:
-            await set_values(session, scope, scope_id_for(place, scope), **{flag: value})
-            await audit.record(
-                session,
-                guild_id=place.guild_id,
-                actor_id=actor_id,
-                action=f"{flag}.set",
-                target=f"{scope}:{scope_id_for(place, scope)}",
-                detail=str(value),
-            )
+            await change_place(session, place, scope, actor_id, f"{flag}.set", str(value), **{flag: value})

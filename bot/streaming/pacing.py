@@ -88,10 +88,6 @@ class ChannelPacer:
         """Discord said 429: nothing goes out on this channel until `retry_after` has passed."""
         self._blocked_until = max(self._blocked_until, self._clock() + retry_after)
 
-    @property
-    def waiting(self) -> int:
-        return len(self._waiters)
-
 
 class PacerRegistry:
     """One pacer per channel, created on first use."""
