@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 
+from bot.domain import ChatMessage, GenerationParams
 from bot.generation.local import LocalBackend, LocalModelPool
-from bot.generation.types import ChatMessage, GenerationParams
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "models"
 TOPICS = ["dragons", "the ocean", "a lighthouse", "trains", "a city at night", "mountains", "a robot", "the moon"]
@@ -36,6 +36,8 @@ async def run_one(backend: LocalBackend, i: int, tokens: int, delay: float = 0.0
     parts = []
     async with aclosing(backend.stream(prompt(i), GenerationParams(max_tokens=tokens))) as pieces:
         async for piece in pieces:
+            if not isinstance(piece, str):
+                continue
             parts.append(piece)
             first = first if first is not None else time.perf_counter() - started
     return "".join(parts), first or 0.0, time.perf_counter() - started
@@ -55,7 +57,7 @@ async def main() -> None:
     started = time.perf_counter()
     alone_texts = []
     async with aclosing(backend.stream(prompt(0), GenerationParams(max_tokens=args.tokens))) as pieces:
-        alone_texts = [p async for p in pieces]
+        alone_texts = [p async for p in pieces if isinstance(p, str)]
     single_s = time.perf_counter() - started
     single_tokens = len(tokenizer.encode("".join(alone_texts), add_special_tokens=False))
     single_tps = single_tokens / single_s

@@ -16,16 +16,16 @@ from pathlib import Path
 
 import torch
 
+from bot.domain import ChatMessage, GenerationParams
 from bot.generation.local import LocalBackend, LocalModelPool
 from bot.generation.prompt import render_prompt
-from bot.generation.types import ChatMessage, GenerationParams
 
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "models"
 PROMPT: list[ChatMessage] = [{"role": "user", "content": "Write a long story about a lighthouse keeper and a whale."}]
 
 
 def raw_generate(pool: LocalModelPool, tokens: int) -> tuple[float, int, str]:
-    loaded = pool.load_blocking("smollm2")
+    loaded = asyncio.run(pool.get("smollm2"))
     text = render_prompt(loaded.tokenizer, PROMPT)
     inputs = loaded.tokenizer(text, return_tensors="pt", add_special_tokens=False)
     started = time.perf_counter()
@@ -54,7 +54,7 @@ async def streamed(pool: LocalModelPool, tokens: int) -> tuple[float, str, float
     tick = asyncio.create_task(ticker())
     started = time.perf_counter()
     async with aclosing(backend.stream(PROMPT, GenerationParams(max_tokens=tokens))) as pieces:
-        text = "".join([p async for p in pieces])
+        text = "".join([p async for p in pieces if isinstance(p, str)])
     elapsed = time.perf_counter() - started
     done.set()
     await tick

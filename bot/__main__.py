@@ -28,23 +28,34 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run the Discord bot (the default when DISCORD_TOKEN is set)")
     chat = commands.add_parser("chat", help="talk to the bot in this terminal")
-    chat.add_argument("--prompt", help="answer this once and exit")
+    chat.add_argument("--prompt", help="answer this once and exit (a fresh conversation each run)")
+    chat.add_argument("-c", "--continue", dest="continue_", action="store_true", help="--prompt continues the last one")
     chat.add_argument("--persona", help="persona name (default: the configured default)")
     chat.add_argument("--model", help="model name (default: DEFAULT_MODEL)")
+    chat.add_argument("--system", help="use this system prompt instead of the persona's")
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
     return parser.parse_args(argv)
 
 
 async def run_chat(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.playground import answer_once, chat_loop
+    from bot.playground import ONE_SHOT, answer_once, chat_loop
 
-    services = await Services.open(settings)
+    # One person at a terminal: no cooldown between their questions.
+    services = await Services.open(settings.model_copy(update={"user_cooldown_seconds": 0}))
+    conversations = services.conversations
     try:
+        for left in await conversations.in_flight():  # a crash of an earlier terminal run
+            if left.channel_id <= 0:
+                await conversations.mark_interrupted(left.id, None)
         if args.prompt is not None:
-            await answer_once(services.conversations, args.prompt, sys.stdout, args.persona, args.model)
+            if not args.continue_:
+                await conversations.clear_history(ONE_SHOT)
+            await answer_once(
+                services.answers, args.prompt, sys.stdout, args.persona, args.model, args.system, ONE_SHOT
+            )
         else:
-            await chat_loop(services.conversations, args.persona, args.model)
+            await chat_loop(services.answers, conversations, args.persona, args.model, args.system)
         return 0
     finally:
         await services.close()

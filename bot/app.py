@@ -1,10 +1,15 @@
-"""The services the bot and the playground share, built once from settings and closed together."""
+"""The long-lived parts of the bot, built once from settings by the composition root and closed together.
+
+Each part gets what it needs passed in explicitly; nothing below builds its own settings or reaches back here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 
+from bot.answers.limits import Cooldowns, GuildGate
+from bot.answers.service import AnswerService
 from bot.db.database import Database
 from bot.generation.builder import build_registry
 from bot.generation.registry import ModelRegistry
@@ -12,6 +17,8 @@ from bot.services.conversation import ConversationService, Retention
 from bot.services.personas import PersonaService
 from bot.services.settings import PlaceSettingsService
 from bot.settings import Settings
+from bot.streaming.pacing import PacerRegistry
+from bot.voice.manager import VoiceManager
 
 
 @dataclass
@@ -22,22 +29,51 @@ class Services:
     conversations: ConversationService
     personas: PersonaService
     places: PlaceSettingsService
+    pacers: PacerRegistry
+    answers: AnswerService
+    voice: VoiceManager | None
 
     @classmethod
-    async def open(cls, settings: Settings, registry: ModelRegistry | None = None) -> Services:
+    async def open(
+        cls, settings: Settings, registry: ModelRegistry | None = None, voice: VoiceManager | None = None
+    ) -> Services:
         db = await Database.open(settings.database_url)
         registry = registry or build_registry(settings)
         retention = Retention(settings.history_max_turns, timedelta(days=settings.history_max_age_days))
+        conversations = ConversationService(
+            db,
+            registry,
+            retention,
+            max_prompt_chars=settings.max_prompt_chars,
+            max_new_tokens=settings.max_new_tokens,
+            seed=settings.generation_seed,
+        )
+        pacers = PacerRegistry()
+        answers = AnswerService(
+            conversations,
+            pacers,
+            Cooldowns(settings.user_cooldown_seconds),
+            GuildGate(settings.guild_max_concurrent),
+            settings.admin_user_ids,
+            settings.max_prompt_chars,
+            voice,
+        )
         return cls(
             settings=settings,
             db=db,
             registry=registry,
-            conversations=ConversationService(db, registry, retention, max_prompt_chars=settings.max_prompt_chars),
+            conversations=conversations,
             personas=PersonaService(db),
             places=PlaceSettingsService(db, registry),
+            pacers=pacers,
+            answers=answers,
+            voice=voice,
         )
 
     async def close(self) -> None:
+        await self.answers.shutdown()
+        if self.voice is not None:
+            await self.voice.close()
         await self.conversations.drain()
-        self.registry.pool.close()
+        self.registry.close()
         await self.db.close()

@@ -1,4 +1,4 @@
-"""The Discord bot: a `commands.Bot` built with its services; `setup_hook` loads every cog and syncs commands."""
+"""The Discord bot: a `commands.Bot` built with its parts; `setup_hook` loads every cog and syncs commands."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import discord
 from discord.ext import commands
 
 from bot.app import Services
-from bot.discord_ui.answering import AnswerRunner
 from bot.discord_ui.ratelimit_trace import rate_limit_trace
+from bot.discord_ui.recovery import recover_interrupted
+from bot.domain import Turn
+from bot.generation.facade import set_speech_hook
 from bot.settings import Settings
-from bot.streaming.pacing import PacerRegistry
 from bot.voice.manager import VoiceManager, make_engine
 
 log = logging.getLogger(__name__)
@@ -39,25 +40,32 @@ def make_intents(message_content: bool = True) -> discord.Intents:
     return intents
 
 
+def _no_prefix(_bot: commands.Bot, _message: discord.Message) -> list[str]:
+    return []  # slash commands only: no message ever parses as a prefix command
+
+
 class HFBot(commands.Bot):
     def __init__(self, services: Services, intents: discord.Intents | None = None) -> None:
-        pacers = PacerRegistry()
         super().__init__(
-            command_prefix=commands.when_mentioned,
+            command_prefix=_no_prefix,
             intents=intents or make_intents(),
             allowed_mentions=discord.AllowedMentions.none(),  # model output can never ping anyone
             help_command=None,
-            http_trace=rate_limit_trace(pacers),
+            http_trace=rate_limit_trace(services.pacers),
         )
-        self.services = services
         self.settings: Settings = services.settings
-        self.answers = AnswerRunner(services, pacers)
-        self.voice = VoiceManager(
-            make_engine(self.settings.tts_engine, self.settings.google_application_credentials),
-            self.settings.voice_idle_seconds,
-        )
+        self.admin_ids = services.settings.admin_user_ids
+        self.answers = services.answers
+        self.conversations = services.conversations
+        self.personas = services.personas
+        self.places = services.places
+        self.registry = services.registry
+        self.voice = services.voice
+        self._left_in_flight: list[Turn] | None = None
 
     async def setup_hook(self) -> None:
+        # Answers a crash left streaming; read before any new answer can start, mended once connected.
+        self._left_in_flight = await self.conversations.in_flight()
         for name in extension_names():
             await self.load_extension(name)
         guild_id = self.settings.dev_guild_id
@@ -69,6 +77,9 @@ class HFBot(commands.Bot):
             synced = await self.tree.sync()
         log.info("Synced %d application commands%s", len(synced), f" to guild {guild_id}" if guild_id else "")
 
+    async def on_message(self, message: discord.Message) -> None:
+        return None  # no prefix commands; the conversation cog listens for the messages it answers
+
     async def on_ready(self) -> None:
         log.info("Logged in as %s (%s) in %d servers", self.user, getattr(self.user, "id", "?"), len(self.guilds))
         if not self.intents.message_content:
@@ -76,23 +87,32 @@ class HFBot(commands.Bot):
                 "The Message Content intent is off: persona conversations answer only mentions and DMs. "
                 "Enable it in the Discord developer portal (Bot → Privileged Gateway Intents) for channel chat."
             )
+        left, self._left_in_flight = self._left_in_flight, None
+        if left:
+            await recover_interrupted(self, self.conversations, left)
 
     async def close(self) -> None:
         await self.answers.shutdown()
-        await self.voice.close()
+        if self.voice is not None:
+            await self.voice.close()
         await super().close()
 
     async def on_voice_state_update(
         self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
     ) -> None:
-        if self.user is not None and member.id == self.user.id and after.channel is None:
+        gone = self.user is not None and member.id == self.user.id and after.channel is None
+        if gone and self.voice is not None:
             await self.voice.leave(member.guild.id)  # disconnected or kicked: drop the player and its queue
 
 
 async def run_discord_bot(settings: Settings) -> int:
     assert settings.discord_token is not None
     token = settings.discord_token.get_secret_value()
-    services = await Services.open(settings)
+    voice = VoiceManager(
+        make_engine(settings.tts_engine, settings.google_application_credentials), settings.voice_idle_seconds
+    )
+    set_speech_hook(voice.speak_anywhere)  # the seed API's `speak=True` speaks where the bot is in voice
+    services = await Services.open(settings, voice=voice)
     try:
         for message_content in (True, False):
             bot = HFBot(services, make_intents(message_content))
@@ -110,4 +130,5 @@ async def run_discord_bot(settings: Settings) -> int:
                 return 1
         return 1
     finally:
+        set_speech_hook(None)
         await services.close()

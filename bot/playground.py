@@ -1,46 +1,130 @@
-"""`python -m bot chat`: a terminal conversation through the same pipeline the bot uses."""
+"""`python -m bot chat`: a terminal conversation through the same answer pipeline the bot uses."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from contextlib import aclosing
-from typing import TextIO
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
 
-from bot.db.place_settings import Place
+from bot.answers.request import AnswerRequest
+from bot.answers.service import AnswerService
+from bot.domain import Place
 from bot.errors import BotError
+from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService
+from bot.streaming.renderer import WRITING_MARKER, Outcome
+from bot.voice.player import GuildPlayer
 
-TERMINAL = Place(guild_id=None, channel_id=0)
+TERMINAL = Place(guild_id=None, channel_id=0)  # the interactive chat's conversation, kept between runs
+ONE_SHOT = Place(guild_id=None, channel_id=-1)  # `--prompt`: fresh each run unless --continue
 QUIT = {"/quit", "/exit", "quit", "exit"}
 
 
+class Unpaced:
+    """The terminal has no rate limits: every update is written at once."""
+
+    def next_slot(self, urgent: bool = False) -> float:
+        return 0.0
+
+    async def acquire(self, urgent: bool = False) -> None:
+        return None
+
+    @contextmanager
+    def streaming(self) -> Iterator[None]:
+        yield
+
+    def penalize(self, retry_after: float) -> None:
+        return None
+
+
+class TerminalSink:
+    """Writes each message's new text as it grows (the streaming marker is never printed)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._out = out
+        self._printed: list[str] = []
+
+    async def create(self, content: str, view: Any | None) -> int:
+        if self._printed:
+            self._out.write("\n")
+        self._printed.append("")
+        await self.edit(len(self._printed) - 1, content, view)
+        return len(self._printed) - 1
+
+    async def edit(self, handle: Any, content: str, view: Any | None) -> None:
+        text = content.removesuffix(WRITING_MARKER)
+        done = self._printed[handle]
+        if text.startswith(done) and len(text) > len(done):
+            self._out.write(text[len(done) :])
+            self._out.flush()
+            self._printed[handle] = text
+
+
+class TerminalSurface:
+    def __init__(self, out: TextIO) -> None:
+        self.pacer: Any = Unpaced()
+        self._out = out
+        self.refusal: str | None = None
+
+    async def acknowledge(self, queued: bool) -> None:
+        return None
+
+    async def refuse(self, message: str) -> None:
+        self.refusal = message
+
+    async def note(self, message: str) -> None:
+        print(f"[{message}]", file=sys.stderr)
+
+    def sink(self) -> TerminalSink:
+        return TerminalSink(self._out)
+
+    async def player(self) -> GuildPlayer:
+        raise BotError("The terminal cannot speak.")
+
+    async def finished(self, outcome: Outcome) -> None:
+        self._out.write("\n")
+        self._out.flush()
+
+
 async def answer_once(
-    service: ConversationService, prompt: str, out: TextIO, persona: str | None = None, model: str | None = None
+    answers: AnswerService,
+    prompt: str,
+    out: TextIO,
+    persona: str | None = None,
+    model: str | None = None,
+    system: str | None = None,
+    place: Place = TERMINAL,
 ) -> str:
-    pieces: list[str] = []
-    async with aclosing(service.reply(TERMINAL, "you", 0, prompt, persona=persona, model=model)) as stream:
-        async for piece in stream:
-            pieces.append(piece)
-            out.write(piece)
-            out.flush()
-    out.write("\n")
-    return "".join(pieces)
+    """Answer one line; raises BotError with the reason when there is no answer."""
+    surface = TerminalSurface(out)
+    request = AnswerRequest(place, 0, "you", prompt, "terminal", persona=persona, model=model, system=system)
+    outcome = await answers.answer(request, surface)
+    if outcome is None:
+        raise BotError(surface.refusal or "No answer.")
+    return outcome.text
 
 
-async def warm_up(service: ConversationService, model: str | None) -> None:
+async def warm_up(registry: ModelRegistry, model: str | None) -> None:
     """Load the model before the first question, so the first answer streams at once."""
-    name = model or service.default_model_name()
-    backend = service.registry.backend(name)
-    if backend.kind == "local":
+    name = model or registry.default_model
+    if registry.needs_loading(name):
         print(f"Loading {name}… (the very first start converts the embedded model: about a minute)", flush=True)
-        await backend.context_window()
+        await registry.backend(name).context_window()
 
 
-async def chat_loop(service: ConversationService, persona: str | None, model: str | None) -> None:
-    await warm_up(service, model)
+async def chat_loop(
+    answers: AnswerService,
+    conversations: ConversationService,
+    persona: str | None,
+    model: str | None,
+    system: str | None = None,
+) -> None:
+    registry = conversations.registry
+    await warm_up(registry, model)
     print(
-        f"Talking to {model or service.default_model_name()} as "
+        f"Talking to {model or registry.default_model} as "
         f"{persona or 'the default persona'}. /quit to leave, /clear to forget.",
         flush=True,
     )
@@ -53,12 +137,12 @@ async def chat_loop(service: ConversationService, persona: str | None, model: st
         if line in QUIT:
             return
         if line == "/clear":
-            await service.clear_history(TERMINAL)
+            await conversations.clear_history(TERMINAL)
             print("(history cleared)")
             continue
         if not line:
             continue
         try:
-            await answer_once(service, line, sys.stdout, persona, model)
+            await answer_once(answers, line, sys.stdout, persona, model, system)
         except BotError as exc:
             print(f"[{exc.user_message}]", flush=True)

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     local_context_tokens: int | None = None
     local_max_batch: int = 8
     local_max_waiting: int = 32
+    local_max_resident: int = 2
+    local_dtype: str = "auto"
+    generation_seed: int | None = None
 
     # Memory
     database_url: str = "sqlite+aiosqlite:///data/bot.db"
@@ -82,6 +85,7 @@ class Settings(BaseSettings):
         "hf_provider",
         "local_device",
         "local_context_tokens",
+        "generation_seed",
         "google_application_credentials",
         mode="before",
     )

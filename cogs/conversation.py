@@ -6,23 +6,15 @@ text of messages that mention the bot and of DMs, so those keep working.
 
 from __future__ import annotations
 
-import logging
 import re
 
 import discord
 from discord.ext import commands
 
+from bot.answers.request import AnswerRequest, Path
 from bot.discord_bot import HFBot
-from bot.discord_ui.answering import place_of
-from bot.discord_ui.sinks import ChannelSink
-from bot.discord_ui.speaking import player_for
-from bot.errors import BotError
-from bot.services.conversation import check_text
-from bot.voice.player import GuildPlayer
-
-log = logging.getLogger(__name__)
-
-ERROR_NOTICE_SECONDS = 15  # a message cannot be ephemeral; this reply removes itself instead
+from bot.discord_ui.places import place_of
+from bot.discord_ui.surfaces import MessageSurface
 
 
 class Conversation(commands.Cog):
@@ -34,47 +26,37 @@ class Conversation(commands.Cog):
         assert self.bot.user is not None
         return re.sub(rf"<@!?{self.bot.user.id}>", "", message.content).strip()
 
-    async def _wants_answer(self, message: discord.Message) -> bool:
+    async def _path(self, message: discord.Message) -> Path | None:
+        """How the message addresses the bot, or None when it is not for the bot."""
         if (
             message.author.bot
             or self.bot.user is None
             or message.type not in (discord.MessageType.default, discord.MessageType.reply)
         ):
-            return False
-        if message.guild is None or self.bot.user in message.mentions:
-            return True
-        resolved = await self.bot.services.places.resolved(place_of(message.channel, message.guild))
-        return resolved.persona_chat
+            return None
+        if message.guild is None:
+            return "dm"
+        if self.bot.user in message.mentions:
+            return "mention"
+        resolved = await self.bot.places.resolved(place_of(message.channel, message.guild))
+        return "chat" if resolved.persona_chat else None
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        if not await self._wants_answer(message):
+        path = await self._path(message)
+        text = self._addressed_text(message) if path else ""
+        if path is None or not text:
             return
-        text = self._addressed_text(message)
-        if not text:
-            return
-        answers = self.bot.answers
-        try:
-            check_text(text, self.bot.settings.max_prompt_chars)
-            answers.admit(message.author, message.guild)
-            place = place_of(message.channel, message.guild)
-            async with message.channel.typing(), answers.slot(message.guild):
-                reply = await self.bot.services.conversations.start(
-                    place, text, message.author.display_name, message.author.id
-                )
-            player = await self._player(message) if reply.speak else None
-            await answers.render(reply, ChannelSink(message), message.author.id, player)
-        except BotError as exc:
-            await message.reply(exc.user_message, mention_author=False, delete_after=ERROR_NOTICE_SECONDS)
-        except discord.HTTPException as exc:
-            log.warning("Could not answer in channel %s: %s", message.channel.id, exc)
-
-    async def _player(self, message: discord.Message) -> GuildPlayer | None:
-        try:
-            return await player_for(self.bot.voice, message.author, message.guild)
-        except BotError as exc:
-            log.info("Not speaking the answer in %s: %s", message.channel.id, exc.user_message)
-            return None
+        assert self.bot.user is not None
+        request = AnswerRequest(
+            place=place_of(message.channel, message.guild),
+            asker_id=message.author.id,
+            asker_name=message.author.display_name,
+            text=text,
+            path=path,
+            names={m.id: m.display_name for m in message.mentions},
+        )
+        await self.bot.answers.answer(request, MessageSurface(message, self.bot.voice, self.bot.user))
 
 
 async def setup(bot: HFBot) -> None:

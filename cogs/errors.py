@@ -8,12 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.answers.service import GENERIC
 from bot.discord_bot import HFBot
+from bot.discord_ui.surfaces import tell_privately
 from bot.errors import BotError
 
 log = logging.getLogger(__name__)
-
-GENERIC = "Something went wrong on my side. The bot's operators can find the details in its log."
 
 
 def user_message(error: app_commands.AppCommandError) -> str | None:
@@ -34,21 +34,6 @@ def user_message(error: app_commands.AppCommandError) -> str | None:
     return None
 
 
-async def reply_ephemeral(interaction: discord.Interaction, message: str) -> None:
-    try:
-        if not interaction.response.is_done():
-            await interaction.response.send_message(message, ephemeral=True)
-            return
-        if interaction.response.type == discord.InteractionResponseType.deferred_channel_message:
-            # After a defer, Discord turns the first follow-up into the deferred response anyway (keeping its
-            # visibility), so the "thinking…" message itself becomes the answer.
-            await interaction.edit_original_response(content=f"⚠️ {message}")
-            return
-        await interaction.followup.send(message, ephemeral=True)
-    except discord.HTTPException:
-        log.warning("Could not tell user %s: %s", interaction.user.id, message)
-
-
 class ErrorHandler(commands.Cog):
     def __init__(self, bot: HFBot) -> None:
         self.bot = bot
@@ -64,7 +49,7 @@ class ErrorHandler(commands.Cog):
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error("Unexpected error in /%s", command, exc_info=error)
             message = GENERIC
-        await reply_ephemeral(interaction, message)
+        await tell_privately(interaction, message)
 
 
 async def setup(bot: HFBot) -> None:

@@ -7,8 +7,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_bot import HFBot
-from bot.discord_ui.answering import place_of
 from bot.discord_ui.permissions import require_channel_manager
+from bot.discord_ui.places import place_of
 
 
 class Memory(commands.Cog):
@@ -20,7 +20,7 @@ class Memory(commands.Cog):
         """Clear what the bot remembers of this channel's conversation (Manage Channels)."""
         require_channel_manager(interaction)
         assert interaction.channel is not None
-        removed = await self.bot.services.conversations.clear_history(place_of(interaction.channel, interaction.guild))
+        removed = await self.bot.conversations.clear_history(place_of(interaction.channel, interaction.guild))
         await interaction.response.send_message(f"Forgot this channel's conversation ({removed} messages).")
 
 

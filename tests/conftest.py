@@ -7,9 +7,12 @@ from pathlib import Path
 import pytest
 
 from bot.db.database import Database
-from bot.generation.hf_api import ApiConfig
+from bot.domain import ChatMessage
+from bot.generation.builder import build_registry
 from bot.generation.local import LocalModelPool
+from bot.generation.prompt import render_prompt
 from bot.generation.registry import ModelRegistry
+from bot.settings import Settings
 from tests.standins.chat_server import ChatServer
 from tests.standins.postgres import PostgresServer, find_bin_dir
 from tests.standins.scripted import EchoBackend, ScriptedBackend
@@ -20,8 +23,11 @@ MODEL_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "models"
 
 @pytest.fixture(scope="session")
 async def smollm2_pool() -> AsyncIterator[LocalModelPool]:
-    """The real packaged SmolLM2, loaded once for the whole run."""
-    pool = LocalModelPool(cache_dir=MODEL_CACHE)
+    """The real packaged SmolLM2 in float32, loaded once for the whole run.
+
+    float32 because several tests check exact equalities (a batched answer equals its solo answer) that bfloat16's
+    rounding does not promise; the quiz test checks the `auto` (bfloat16 here) form answers as well."""
+    pool = LocalModelPool(cache_dir=MODEL_CACHE, dtype="float32")
     await pool.get("smollm2")
     yield pool
     pool.close()
@@ -68,7 +74,19 @@ async def database(db_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def registry() -> ModelRegistry:
     """The configured models (embedded SmolLM2 by name only) plus scripted and echo backends."""
-    reg = ModelRegistry(ApiConfig(), LocalModelPool(cache_dir=MODEL_CACHE), local_models=[], api_models=[])
+    settings = Settings(_env_file=None, model_cache_dir=MODEL_CACHE)  # type: ignore[call-arg]
+    reg = build_registry(settings)
     reg.register(ScriptedBackend())
     reg.register(EchoBackend())
     return reg
+
+
+async def prompt_tokens(pool: LocalModelPool, name: str, messages: list[ChatMessage]) -> int:
+    """Tokens the rendered prompt takes with the model's own tokenizer (what the model really sees)."""
+    loaded = await pool.get(name)
+    return len(loaded.tokenizer.encode(render_prompt(loaded.tokenizer, messages), add_special_tokens=False))
+
+
+async def text_tokens(pool: LocalModelPool, name: str, text: str) -> int:
+    loaded = await pool.get(name)
+    return len(loaded.tokenizer.encode(text, add_special_tokens=False))

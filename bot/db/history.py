@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from dataclasses import fields
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import TurnRow, utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    id: int
-    channel_id: int
-    role: str
-    content: str
-    author_name: str | None
-    status: str
-    created_at: datetime
-    model: str | None = None
-    persona: str | None = None
-    token_count: int | None = None
-    author_id: int | None = None
-    guild_id: int | None = None
+from bot.domain import AnswerStatus, Turn
 
 
 def _turn(row: TurnRow) -> Turn:
@@ -41,6 +27,7 @@ def _turn(row: TurnRow) -> Turn:
         token_count=row.token_count,
         author_id=row.author_id,
         guild_id=row.guild_id,
+        message_ids=row.message_ids,
     )
 
 
@@ -79,11 +66,12 @@ _TURN_COLUMNS = [getattr(TurnRow, f.name) for f in fields(Turn)]
 
 
 async def recent_turns(session: AsyncSession, channel_id: int, limit: int, before_id: int | None = None) -> list[Turn]:
-    """The newest `limit` turns of a channel (before `before_id` if given), oldest first.
+    """The newest `limit` finished turns of a channel (before `before_id` if given), oldest first.
 
-    Plain rows, not ORM objects: this is the hot path of every answer.
+    Answers still streaming are left out: they are nobody's context yet. Plain rows, not ORM objects: this is the
+    hot path of every answer.
     """
-    query = select(*_TURN_COLUMNS).where(TurnRow.channel_id == channel_id)
+    query = select(*_TURN_COLUMNS).where(TurnRow.channel_id == channel_id, TurnRow.status != AnswerStatus.STREAMING)
     if before_id is not None:
         query = query.where(TurnRow.id < before_id)
     query = query.order_by(TurnRow.id.desc()).limit(limit)
@@ -96,9 +84,20 @@ async def delete_turn(session: AsyncSession, turn_id: int) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def count_turns(session: AsyncSession, channel_id: int) -> int:
-    query = select(func.count()).select_from(TurnRow).where(TurnRow.channel_id == channel_id)
-    return int(await session.scalar(query) or 0)
+async def get_turn(session: AsyncSession, turn_id: int) -> Turn | None:
+    row = await session.get(TurnRow, turn_id)
+    return _turn(row) if row is not None else None
+
+
+async def update_turn(session: AsyncSession, turn_id: int, **values: Any) -> None:
+    """Change stored fields of one turn (an answer's text and status when it ends, its message ids)."""
+    await session.execute(update(TurnRow).where(TurnRow.id == turn_id).values(**values))
+
+
+async def in_flight(session: AsyncSession) -> list[Turn]:
+    """Answers recorded as streaming: after a crash, the ones the dead process left behind."""
+    rows = await session.scalars(select(TurnRow).where(TurnRow.status == AnswerStatus.STREAMING).order_by(TurnRow.id))
+    return [_turn(row) for row in rows]
 
 
 async def clear_channel(session: AsyncSession, channel_id: int) -> int:

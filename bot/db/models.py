@@ -33,7 +33,6 @@ NAMING = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 TURN_ROLES = ("user", "assistant")
-TURN_STATUSES = ("complete", "interrupted", "failed")
 
 
 def utcnow() -> datetime:
@@ -52,7 +51,7 @@ class PersonaRow(Base):
     name_key: Mapped[str] = mapped_column(String(32), unique=True)  # lower-cased: names are case-insensitive
     description: Mapped[str] = mapped_column(String(200), default="")
     system_prompt: Mapped[str] = mapped_column(Text)
-    temperature: Mapped[float] = mapped_column(Float, default=0.7)
+    temperature: Mapped[float | None] = mapped_column(Float)
     top_p: Mapped[float | None] = mapped_column(Float)
     top_k: Mapped[int | None] = mapped_column(Integer)
     max_tokens: Mapped[int] = mapped_column(Integer, default=512)
@@ -70,7 +69,8 @@ class TurnRow(Base):
     __table_args__ = (
         Index("ix_turns_channel_id_id", "channel_id", "id"),
         CheckConstraint("role IN ('user', 'assistant')", name="role"),
-        CheckConstraint("status IN ('complete', 'interrupted', 'failed')", name="status"),
+        Index("ix_turns_status", "status"),
+        CheckConstraint("status IN ('streaming', 'complete', 'truncated', 'interrupted', 'failed')", name="status"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -82,7 +82,9 @@ class TurnRow(Base):
     content: Mapped[str] = mapped_column(Text)
     model: Mapped[str | None] = mapped_column(String(200))
     persona: Mapped[str | None] = mapped_column(String(32))
-    token_count: Mapped[int | None] = mapped_column(Integer)
+    token_count: Mapped[int | None] = mapped_column(Integer)  # the answer's tokens
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)  # the context it was given
+    message_ids: Mapped[str | None] = mapped_column(Text)  # "channel:message,…" while and after it streams
     status: Mapped[str] = mapped_column(String(16), default="complete")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import PersonaRow
-from bot.personas import Persona, VoiceSettings
+from bot.domain import Persona, VoiceSettings
 
 
 def to_persona(row: PersonaRow) -> Persona:

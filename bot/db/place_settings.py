@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,19 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import audit
 from bot.db.models import PersonaRow, PlaceSettingRow
 from bot.db.personas import to_persona
+from bot.domain import Persona, Place, Scope
 from bot.errors import InvalidInputError
-from bot.personas import Persona
 
-Scope = Literal["channel", "guild", "global"]
 FIELDS = ("model", "persona_id", "persona_chat", "speak")
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """Where a conversation happens. DMs have no guild; the terminal playground is channel 0."""
-
-    guild_id: int | None
-    channel_id: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The Stop and Regenerate buttons under an answer."""
+"""The buttons under an answer: Stop while it streams; Regenerate (and Continue) once it is done."""
 
 from __future__ import annotations
 
@@ -41,15 +41,29 @@ class StopControls(_Controls):
         self._on_stop()
 
 
-class RegenerateControls(_Controls):
-    def __init__(self, allowed: Allowed, on_regenerate: Action) -> None:
+class FinishedControls(_Controls):
+    """Under a finished answer: Regenerate, and Continue when the length limit cut it."""
+
+    def __init__(self, allowed: Allowed, on_regenerate: Action, on_continue: Action | None = None) -> None:
         super().__init__(allowed)
-        self._on_regenerate = on_regenerate
+        self._on_regenerate, self._on_continue = on_regenerate, on_continue
+        if on_continue is None:
+            self.remove_item(self.continue_button)
+
+    @discord.ui.button(label="Continue", style=discord.ButtonStyle.primary, emoji="⏩")
+    async def continue_button(
+        self, interaction: discord.Interaction, _button: discord.ui.Button[FinishedControls]
+    ) -> None:
+        assert self._on_continue is not None
+        await self._act(interaction, self._on_continue)
 
     @discord.ui.button(label="Regenerate", style=discord.ButtonStyle.secondary, emoji="🔄")
     async def regenerate_button(
-        self, interaction: discord.Interaction, _button: discord.ui.Button[RegenerateControls]
+        self, interaction: discord.Interaction, _button: discord.ui.Button[FinishedControls]
     ) -> None:
+        await self._act(interaction, self._on_regenerate)
+
+    async def _act(self, interaction: discord.Interaction, action: Action) -> None:
         await interaction.response.defer()
-        self.stop()  # one regeneration per answer; the new answer brings its own buttons
-        await self._on_regenerate(interaction)
+        self.stop()  # one follow-up action per answer; the new answer brings its own buttons
+        await action(interaction)

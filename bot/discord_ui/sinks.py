@@ -41,9 +41,9 @@ class _RateLimitAware:
 class InteractionSink(_RateLimitAware):
     """The deferred response of a slash command, then follow-up messages."""
 
-    def __init__(self, interaction: discord.Interaction) -> None:
+    def __init__(self, interaction: discord.Interaction, use_original: bool = True) -> None:
         self._interaction = interaction
-        self._used_original = False
+        self._used_original = not use_original  # a queued question's original is the private "in line" notice
 
     async def create(self, content: str, view: Any | None) -> Any:
         kwargs: dict[str, Any] = {"content": content, "allowed_mentions": NO_PINGS}

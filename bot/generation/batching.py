@@ -12,16 +12,16 @@ import logging
 import queue
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
+from bot.domain import GenerationParams, StreamEnd
 from bot.errors import BusyError, ModelUnavailableError
 from bot.generation.batch_cache import drop_left, keep_rows, merge_rows, pad_mask_left
 from bot.generation.local_loader import LocalModel
 from bot.generation.local_stream import LoopStreamer
 from bot.generation.sampling import next_token
-from bot.generation.types import GenerationParams
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +37,24 @@ class BatchRequest:
     cancel: threading.Event  # set by the consumer leaving (Stop) or by a stop string
     produced: list[int] = field(default_factory=list)
     done: bool = False  # end of text or max tokens reached
+    hit_length: bool = False  # stopped by max_new_tokens rather than by the model
+    generator: torch.Generator | None = None  # the request's own seeded RNG, when it asked for a seed
+
+    def __post_init__(self) -> None:
+        if self.params.seed is not None and not self.params.greedy:
+            self.generator = torch.Generator(device=self.prompt.device).manual_seed(self.params.seed)
 
     @property
     def leaving(self) -> bool:
         return self.done or self.cancel.is_set()
 
     def finish(self, error: BaseException | None = None) -> None:
-        if error is None:
-            self.streamer.end()
-        self.streamer.finish(error)
+        if error is not None:
+            self.streamer.finish(error)
+            return
+        self.streamer.end()
+        reason: Literal["stop", "length"] = "length" if self.hit_length else "stop"
+        self.streamer.finish(end=StreamEnd(reason, int(self.prompt.shape[1]), len(self.produced)))
 
 
 class BatchScheduler:
@@ -128,7 +137,7 @@ class BatchScheduler:
         cache = DynamicCache(config=model.config)
         prompt = request.prompt.to(self.loaded.device)
         out = model(input_ids=prompt, attention_mask=torch.ones_like(prompt), cache=cache, use_cache=True)
-        token = next_token(out.logits[0, -1], request.params, prompt[0])
+        token = next_token(out.logits[0, -1], request.params, prompt[0], request.generator)
         request.streamer.put(prompt)  # the streamer skips the prompt, as with generate()
         mask = torch.ones_like(prompt)
         if self._cache is None:
@@ -160,7 +169,7 @@ class BatchScheduler:
         tokens = []
         for row, request in enumerate(self._rows):
             seen = torch.cat([request.prompt[0].to(self._mask.device), self._last.new_tensor(request.produced)])
-            tokens.append(next_token(out.logits[row, -1], request.params, seen))
+            tokens.append(next_token(out.logits[row, -1], request.params, seen, request.generator))
         self._last = torch.tensor(tokens, device=self.loaded.device).unsqueeze(1)
         for row, token in enumerate(tokens):
             self._accept(row, token)
@@ -174,7 +183,7 @@ class BatchScheduler:
         request.produced.append(token)
         request.streamer.put(torch.tensor([token]))
         if len(request.produced) >= request.max_new_tokens:
-            request.done = True
+            request.done = request.hit_length = True
 
     def _evict(self) -> None:
         """Remove finished or cancelled rows and the padding columns nobody needs any more."""

@@ -1,8 +1,9 @@
-"""Builds the model registry from settings (used by the composition root and the seed facade)."""
+"""Builds the model registry from settings: each backend kind registers itself, then the configured models."""
 
-from bot.generation.hf_api import ApiConfig
-from bot.generation.local import LocalModelPool
-from bot.generation.registry import ModelRegistry
+from bot.generation.embedded import EMBEDDED_ALIAS
+from bot.generation.hf_api import ApiConfig, HFApiBackend
+from bot.generation.local import LocalBackend, LocalModelPool
+from bot.generation.registry import BackendKind, ModelRegistry
 from bot.settings import Settings
 
 
@@ -18,17 +19,32 @@ def api_config(settings: Settings) -> ApiConfig:
     )
 
 
-def build_registry(settings: Settings) -> ModelRegistry:
-    return ModelRegistry(
-        api_config=api_config(settings),
-        pool=LocalModelPool(
-            settings.local_device,
-            settings.model_cache_dir,
-            settings.local_context_tokens,
-            settings.local_max_batch,
-            settings.local_max_waiting,
-        ),
-        local_models=settings.local_models,
-        api_models=settings.api_models,
-        default_model=settings.default_model,
+def local_pool(settings: Settings) -> LocalModelPool:
+    return LocalModelPool(
+        settings.local_device,
+        settings.model_cache_dir,
+        settings.local_context_tokens,
+        settings.local_max_batch,
+        settings.local_max_waiting,
+        settings.local_max_resident,
+        settings.local_dtype,
     )
+
+
+def build_registry(settings: Settings, pool: LocalModelPool | None = None) -> ModelRegistry:
+    pool = pool or local_pool(settings)
+    config = api_config(settings)
+    registry = ModelRegistry(settings.default_model)
+    registry.register_kind(
+        "local", BackendKind(lambda e: LocalBackend(e.name, pool), "runs on this machine", close=pool.close)
+    )
+    where_api = config.base_url or f"Hugging Face API, provider {config.provider or 'auto'}"
+    registry.register_kind("api", BackendKind(lambda e: HFApiBackend(e.name, config), where_api))
+    registry.add(EMBEDDED_ALIAS, "local")
+    for name in settings.local_models:
+        if name != EMBEDDED_ALIAS:
+            registry.add(name, "local")
+    for name in settings.api_models:
+        registry.add(name, "api")
+    registry.check_default()
+    return registry

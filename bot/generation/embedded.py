@@ -8,10 +8,13 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from bot.domain import GenerationParams
 from bot.errors import ModelUnavailableError
 
 EMBEDDED_ALIAS = "smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# What SmolLM2's model card recommends; hotter sampling makes a 135M model ramble and lose facts.
+EMBEDDED_SAMPLING = GenerationParams(temperature=0.2, top_p=0.9)
 
 
 def embedded_model_path() -> Path:

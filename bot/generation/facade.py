@@ -12,13 +12,13 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Itera
 from contextlib import aclosing
 from typing import Any
 
+from bot.domain import ChatMessage, GenerationParams, Persona, StreamEnd, params_for
 from bot.errors import InvalidInputError
-from bot.generation.builder import build_registry
+from bot.generation.builder import build_registry, local_pool
 from bot.generation.prompt import plain_prompt, render_prompt
 from bot.generation.registry import ModelRegistry
 from bot.generation.sync_bridge import LoopThread
-from bot.generation.types import ChatMessage, GenerationParams, validate_messages
-from bot.personas import Persona
+from bot.generation.types import validate_messages
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,14 +30,16 @@ class HuggingFaceGenerator:
     """Generates chat answers through the HF API or a local transformers model."""
 
     def __init__(self, settings: Settings | None = None, registry: ModelRegistry | None = None) -> None:
+        # The seed API is its own composition root for scripts: without settings it reads them like the bot does.
         self.settings = settings or Settings()
-        self.registry = registry or build_registry(self.settings)
+        self.pool = local_pool(self.settings)
+        self.registry = registry or build_registry(self.settings, self.pool)
         self.model_name = self.registry.default_model
         self._bridge = LoopThread()
 
     # -- models ---------------------------------------------------------------------------------------
     def load_model(self, model_name: str) -> Awaitable[None] | None:
-        """Load a local model, replacing and freeing the previous one.
+        """Load a local model (the least recently used idle one is freed past `LOCAL_MAX_RESIDENT`).
 
         From synchronous code this blocks until loaded. Inside a running event loop it returns an awaitable
         and loads in a thread, so the loop keeps running.
@@ -45,7 +47,7 @@ class HuggingFaceGenerator:
         entry = self.registry.entry(model_name, allow_adhoc=True)
         if entry.kind != "local":
             raise InvalidInputError(f"`{model_name}` is an API model; there is nothing to load locally.")
-        coro = self.registry.pool.get(entry.name)
+        coro = self.registry.backend(model_name, allow_adhoc=True).context_window()
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -68,20 +70,7 @@ class HuggingFaceGenerator:
     ) -> str | Iterator[str]:
         """The full answer, or an iterator of text pieces when `stream=True`."""
         params = GenerationParams(max_tokens=max_tokens, temperature=temperature)
-        name = model or self.model_name
-        if self.registry.entry(name, allow_adhoc=True).kind == "api":
-            return self._generate_api_response(messages, name, params, stream)
-        return self._generate_local_response(messages, name, params, stream)
-
-    def _generate_api_response(
-        self, messages: Sequence[ChatMessage], model: str, params: GenerationParams, stream: bool
-    ) -> str | Iterator[str]:
-        return self._sync(messages, model, params, stream)
-
-    def _generate_local_response(
-        self, messages: Sequence[ChatMessage], model: str, params: GenerationParams, stream: bool
-    ) -> str | Iterator[str]:
-        return self._sync(messages, model, params, stream)
+        return self._sync(messages, model or self.model_name, params, stream)
 
     def _sync(
         self, messages: Sequence[ChatMessage], model: str, params: GenerationParams, stream: bool
@@ -104,18 +93,23 @@ class HuggingFaceGenerator:
         backend = self.registry.backend(model, allow_adhoc=True)
         async with aclosing(backend.stream(validate_messages(messages), params)) as pieces:
             async for piece in pieces:
-                yield piece
+                if not isinstance(piece, StreamEnd):
+                    yield piece
+
+    async def sampling_defaults(self, model: str | None = None) -> GenerationParams:
+        backend = self.registry.backend(model or self.model_name, allow_adhoc=True)
+        return await self._bridge.run_async(backend.sampling_defaults())
 
     def _convert_messages_to_prompt(self, messages: Sequence[ChatMessage]) -> str:
         """The prompt the local model sees: its chat template, or a plain transcript without one."""
-        loaded = self.registry.pool.loaded_name
-        if loaded is None:
+        name = self.registry.entry(self.model_name, allow_adhoc=True).name
+        if not self.pool.is_resident(name):
             return plain_prompt(validate_messages(messages))
-        model = self._bridge.run(self.registry.pool.get(loaded))
+        model = self._bridge.run(self.pool.get(name))
         return render_prompt(model.tokenizer, validate_messages(messages))
 
     def close(self) -> None:
-        self.registry.pool.close()
+        self.registry.close()
 
 
 async def _discard(coro: Awaitable[Any]) -> None:
@@ -185,8 +179,11 @@ async def async_generate_response(
     persona = Persona.coerce(current_persona)
     system: list[ChatMessage] = [{"role": "system", "content": persona.system_prompt}]
     history = [m for m in messages if m.get("role") != "system"]
-    params = persona.params(temperature=temperature, top_p=top_p, top_k=top_k)
-    async with aclosing(default_generator().astream(system + history, model, params)) as pieces:
+    generator = default_generator()
+    defaults = await generator.sampling_defaults(model)
+    overrides = {"temperature": temperature, "top_p": top_p, "top_k": top_k}
+    params = params_for(persona, defaults, generator.settings.max_new_tokens, **overrides)
+    async with aclosing(generator.astream(system + history, model, params)) as pieces:
         text = process_response([piece async for piece in pieces])
     if speak:
         if _speech_hook is None:

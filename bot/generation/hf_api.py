@@ -17,17 +17,21 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx2
-from huggingface_hub import AsyncInferenceClient
+from huggingface_hub import AsyncInferenceClient, ChatCompletionInputStreamOptions
 from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, TextGenerationError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
+from bot.domain import ChatMessage, GenerationParams, StreamEnd
 from bot.errors import GenerationInterrupted
 from bot.generation.api_errors import describe_failure, is_retryable, retry_wait
-from bot.generation.types import ChatMessage, GenerationParams
+from bot.generation.types import validate_messages
 
 log = logging.getLogger(__name__)
 
 CHARS_PER_TOKEN = 3.5  # documented estimate for API models, whose tokenizer we do not have
+API_SAMPLING = GenerationParams(temperature=0.7)  # served models are large enough for moderate sampling
+# Chat servers differ in how (and whether) they continue a final assistant message; asking works everywhere.
+CONTINUE_REQUEST = "Continue your previous answer exactly where it stopped. Do not repeat anything."
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,7 @@ class ApiConfig:
     max_retries: int = 4
     retry_max_wait_seconds: float = 30.0
     context_tokens: int = 8192
+    sampling: GenerationParams = API_SAMPLING
 
 
 _STREAM_FAILURES = (HfHubHTTPError, InferenceTimeoutError, TextGenerationError, httpx2.HTTPError, ValueError)
@@ -54,8 +59,11 @@ class HFApiBackend:
     async def context_window(self) -> int:
         return self._config.context_tokens
 
-    async def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
-        return estimate_tokens(messages)
+    async def sampling_defaults(self) -> GenerationParams:
+        return self._config.sampling
+
+    def needs_loading(self) -> bool:
+        return False
 
     async def count_text(self, texts: Sequence[str]) -> list[int]:
         return [int(len(text) / CHARS_PER_TOKEN) + 1 for text in texts]
@@ -70,8 +78,14 @@ class HFApiBackend:
             timeout=cfg.timeout_seconds,
         )
 
-    async def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> AsyncGenerator[str, None]:
+    async def stream(
+        self, messages: Sequence[ChatMessage], params: GenerationParams
+    ) -> AsyncGenerator[str | StreamEnd, None]:
+        messages = validate_messages(messages)  # refused here, before anything is sent
+        if messages[-1]["role"] == "assistant":
+            messages = [*messages, {"role": "user", "content": CONTINUE_REQUEST}]
         delivered: list[str] = []
+        end = StreamEnd()
         async with self._client() as client:
             chunks = await self._open(client, messages, params)
             try:
@@ -80,6 +94,8 @@ class HFApiBackend:
                     if piece:
                         delivered.append(piece)
                         yield piece
+                    end = _end(chunk, end)
+                yield end
             except _STREAM_FAILURES as exc:
                 log.warning("Stream from %s broke after %d pieces: %r", self.name, len(delivered), exc)
                 raise GenerationInterrupted(
@@ -114,6 +130,8 @@ class HFApiBackend:
                         temperature=params.temperature,
                         top_p=params.top_p,
                         stop=list(params.stop) or None,
+                        seed=params.seed,
+                        stream_options=ChatCompletionInputStreamOptions(include_usage=True),  # token usage
                         extra_body={"top_k": params.top_k} if params.top_k is not None else None,
                     )
         except Exception as exc:
@@ -129,6 +147,13 @@ def _delta(chunk: Any) -> str:
     return (getattr(delta, "content", None) or "") if delta is not None else ""
 
 
-def estimate_tokens(messages: Sequence[ChatMessage]) -> int:
-    """Roughly 3.5 characters per token plus a few tokens of chat framing per message."""
-    return sum(int(len(m["content"]) / CHARS_PER_TOKEN) + 4 for m in messages)
+def _end(chunk: Any, so_far: StreamEnd) -> StreamEnd:
+    """Fold a chunk's finish reason and usage (servers send them on the last chunks) into the stream's end."""
+    choices = getattr(chunk, "choices", None) or []
+    reason = getattr(choices[0], "finish_reason", None) if choices else None
+    usage = getattr(chunk, "usage", None)
+    return StreamEnd(
+        finish_reason="length" if reason == "length" else so_far.finish_reason,
+        prompt_tokens=getattr(usage, "prompt_tokens", None) or so_far.prompt_tokens,
+        completion_tokens=getattr(usage, "completion_tokens", None) or so_far.completion_tokens,
+    )

@@ -1,7 +1,9 @@
-"""The local backend: transformers + torch in-process, one shared copy of the model.
+"""The local backend: transformers + torch in-process, shared copies of the models.
 
-One model is resident at a time (switching frees the previous one). Its batch scheduler (`batching`) runs in a
-worker thread and serves every request at once with continuous batching; the event loop never waits on torch.
+Several local models can be resident (`LOCAL_MAX_RESIDENT`); loading one more evicts the least recently used idle
+one. A model with running or queued answers holds a lease and is never unloaded under them. Each resident model
+has a batch scheduler (`batching`) in a worker thread that serves every request at once with continuous batching;
+the event loop never waits on torch.
 """
 
 from __future__ import annotations
@@ -10,24 +12,35 @@ import asyncio
 import gc
 import logging
 import threading
-from collections.abc import AsyncGenerator, Sequence
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from bot.domain import ChatMessage, GenerationParams, StreamEnd
 from bot.errors import PromptTooLongError
 from bot.generation.batching import BatchRequest, BatchScheduler
 from bot.generation.local_loader import LocalModel, load_local_model
 from bot.generation.local_stream import LoopStreamer, drain
 from bot.generation.prompt import render_prompt
-from bot.generation.types import ChatMessage, GenerationParams
 
 log = logging.getLogger(__name__)
 
 MIN_ANSWER_TOKENS = 16  # a prompt that leaves less room than this is refused, not silently truncated
 
 
+@dataclass
+class Resident:
+    loaded: LocalModel
+    scheduler: BatchScheduler
+    leases: int = 0  # answers running or queued on it
+    last_used: float = field(default_factory=time.monotonic)
+
+
 class LocalModelPool:
-    """Holds the one resident local model and the scheduler that runs it."""
+    """Holds the resident local models and the schedulers that run them."""
 
     def __init__(
         self,
@@ -36,59 +49,81 @@ class LocalModelPool:
         context_limit: int | None = None,
         max_batch: int = 8,
         max_waiting: int = 32,
+        max_resident: int = 2,
+        dtype: str = "auto",
     ) -> None:
         self._device, self._cache_dir, self._context_limit = device, cache_dir, context_limit
         self.max_batch, self.max_waiting = max_batch, max_waiting
-        self._loaded: LocalModel | None = None
-        self._scheduler: BatchScheduler | None = None
+        self.max_resident, self.dtype = max(1, max_resident), dtype
+        self._resident: dict[str, Resident] = {}
         self._load_lock = asyncio.Lock()
 
-    @property
-    def loaded_name(self) -> str | None:
-        return self._loaded.name if self._loaded else None
+    def is_resident(self, name: str) -> bool:
+        return name in self._resident
+
+    def resident_names(self) -> list[str]:
+        return list(self._resident)
 
     async def get(self, name: str) -> LocalModel:
-        async with self._load_lock:
-            if self._loaded is None or self._loaded.name != name:
-                self.unload()
-                loaded = await asyncio.to_thread(load_local_model, name, self._device, self._cache_dir)
-                self._adopt(loaded)
-            assert self._loaded is not None
-            return self._loaded
+        """The model, loaded first (in a thread) when it is not resident."""
+        return (await self._resident_for(name)).loaded
 
-    def load_blocking(self, name: str) -> LocalModel:
-        """For synchronous callers (the seed API outside an event loop)."""
-        if self._loaded is None or self._loaded.name != name:
-            self.unload()
-            self._adopt(load_local_model(name, self._device, self._cache_dir))
-        assert self._loaded is not None
-        return self._loaded
+    async def _resident_for(self, name: str) -> Resident:
+        if name not in self._resident:
+            async with self._load_lock:
+                if name not in self._resident:
+                    loaded = await asyncio.to_thread(load_local_model, name, self._device, self._cache_dir, self.dtype)
+                    self._adopt(loaded)
+        resident = self._resident[name]
+        resident.last_used = time.monotonic()
+        return resident
+
+    @asynccontextmanager
+    async def lease(self, name: str) -> AsyncIterator[Resident]:
+        """Pin a model for one answer: it stays resident until the answer is over."""
+        resident = await self._resident_for(name)
+        resident.leases += 1
+        try:
+            yield resident
+        finally:
+            resident.leases -= 1
+            resident.last_used = time.monotonic()
+            self._trim()
 
     def _adopt(self, loaded: LocalModel) -> None:
         # A smaller window than the model's bounds prompt memory and prefill time on a CPU.
         if self._context_limit:
             loaded.context_window = min(loaded.context_window, self._context_limit)
-        self._loaded = loaded
-        self._scheduler = BatchScheduler(loaded, self.max_batch, self.max_waiting)
+        self._resident[loaded.name] = Resident(loaded, BatchScheduler(loaded, self.max_batch, self.max_waiting))
+        self._trim(keep=loaded.name)
+
+    def _trim(self, keep: str | None = None) -> None:
+        """Evict least recently used idle models until at most `max_resident` remain."""
+        idle = sorted((r for n, r in self._resident.items() if r.leases == 0 and n != keep), key=lambda r: r.last_used)
+        while len(self._resident) > self.max_resident and idle:
+            self.unload(idle.pop(0).loaded.name)
+        if len(self._resident) > self.max_resident:
+            log.warning(
+                "%d local models resident (LOCAL_MAX_RESIDENT=%d): the others are answering; evicting when idle",
+                len(self._resident),
+                self.max_resident,
+            )
 
     def scheduler(self, loaded: LocalModel) -> BatchScheduler:
-        if self._scheduler is None or self._scheduler.loaded is not loaded:
-            raise RuntimeError("the local model was switched while a request was starting")
-        return self._scheduler
+        resident = self._resident.get(loaded.name)
+        if resident is None or resident.loaded is not loaded:
+            raise RuntimeError("the local model was unloaded while a request was starting")
+        return resident.scheduler
 
-    def loaded_tokenizer(self) -> Any:
-        if self._loaded is None:
-            raise RuntimeError("no local model is loaded")
-        return self._loaded.tokenizer
-
-    def unload(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.close()  # its running answers fail with a clear error; queued ones too
-            self._scheduler = None
-        if self._loaded is not None:
-            log.info("Unloading local model %r", self._loaded.name)
-            self._loaded = None
-            gc.collect()
+    def unload(self, name: str | None = None) -> None:
+        """Unload one model (or all): running and queued answers on it fail with a clear error."""
+        for model_name in [name] if name is not None else list(self._resident):
+            resident = self._resident.pop(model_name, None)
+            if resident is None:
+                continue
+            resident.scheduler.close()
+            log.info("Unloaded local model %r", model_name)
+        gc.collect()
 
     def close(self) -> None:
         self.unload()
@@ -107,18 +142,21 @@ def clamp_new_tokens(prompt_tokens: int, wanted: int, window: int) -> int:
 class LocalBackend:
     kind: Literal["local"] = "local"
 
-    def __init__(self, name: str, pool: LocalModelPool) -> None:
+    def __init__(self, name: str, pool: LocalModelPool, defaults: GenerationParams | None = None) -> None:
         self.name = name
         self._pool = pool
+        self._defaults = defaults  # configured for this model; else the model's own generation config
+
+    def needs_loading(self) -> bool:
+        return not self._pool.is_resident(self.name)
 
     async def context_window(self) -> int:
         return (await self._pool.get(self.name)).context_window
 
-    async def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
-        loaded = await self._pool.get(self.name)
-        prompt = render_prompt(loaded.tokenizer, messages)
-        ids = await asyncio.to_thread(loaded.tokenizer.encode, prompt, add_special_tokens=False)
-        return len(ids)
+    async def sampling_defaults(self) -> GenerationParams:
+        if self._defaults is not None:
+            return self._defaults
+        return (await self._pool.get(self.name)).sampling
 
     async def count_text(self, texts: Sequence[str]) -> list[int]:
         loaded = await self._pool.get(self.name)
@@ -127,20 +165,23 @@ class LocalBackend:
         encoded = await asyncio.to_thread(loaded.tokenizer, list(texts), add_special_tokens=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
-    async def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> AsyncGenerator[str, None]:
-        loaded = await self._pool.get(self.name)
-        prompt = render_prompt(loaded.tokenizer, messages)
-        ids = await asyncio.to_thread(self._encode, loaded, prompt)
-        new_tokens = clamp_new_tokens(ids.shape[1], params.max_tokens, loaded.context_window)
-        queue: asyncio.Queue[object] = asyncio.Queue()
-        cancel = threading.Event()
-        streamer = LoopStreamer(loaded.tokenizer, asyncio.get_running_loop(), queue, params.stop, cancel)
-        self._pool.scheduler(loaded).submit(BatchRequest(ids, params, new_tokens, streamer, cancel))
-        try:
-            async for piece in drain(queue):
-                yield piece
-        finally:
-            cancel.set()  # a no-op after a normal finish; frees the batch row at once when the consumer left
+    async def stream(
+        self, messages: Sequence[ChatMessage], params: GenerationParams
+    ) -> AsyncGenerator[str | StreamEnd, None]:
+        async with self._pool.lease(self.name) as resident:
+            loaded = resident.loaded
+            prompt = render_prompt(loaded.tokenizer, messages)
+            ids = await asyncio.to_thread(self._encode, loaded, prompt)
+            new_tokens = clamp_new_tokens(ids.shape[1], params.max_tokens, loaded.context_window)
+            queue: asyncio.Queue[object] = asyncio.Queue()
+            cancel = threading.Event()
+            streamer = LoopStreamer(loaded.tokenizer, asyncio.get_running_loop(), queue, params.stop, cancel)
+            resident.scheduler.submit(BatchRequest(ids, params, new_tokens, streamer, cancel))
+            try:
+                async for item in drain(queue):
+                    yield item
+            finally:
+                cancel.set()  # a no-op after a normal finish; frees the batch row at once when the consumer left
 
     @staticmethod
     def _encode(loaded: LocalModel, prompt: str) -> Any:

@@ -13,6 +13,8 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain import StreamEnd
+
 _DONE = object()
 
 
@@ -39,23 +41,25 @@ class LoopStreamer:
         self._committed = ""
         self._sent = 0
         self._prompt_seen = False
-        self.generated_tokens = 0
 
     def put(self, value: Any) -> None:
         if not self._prompt_seen:  # generate() first hands over the prompt itself
             self._prompt_seen = True
             return
-        new = value.reshape(-1).tolist()
-        self.generated_tokens += len(new)
-        self._ids.extend(new)
+        self._ids.extend(value.reshape(-1).tolist())
         self._emit(final=False)
 
     def end(self) -> None:
         self._emit(final=True)
 
-    def finish(self, error: BaseException | None = None) -> None:
-        """Tell the consumer the answer is over (or failed)."""
-        self.post(_DONE if error is None else _Failed(error))
+    def finish(self, error: BaseException | None = None, end: StreamEnd | None = None) -> None:
+        """Tell the consumer the answer is over (with why it ended), or that it failed."""
+        if error is not None:
+            self.post(_Failed(error))
+            return
+        if end is not None:
+            self.post(end)
+        self.post(_DONE)
 
     def _emit(self, final: bool) -> None:
         if self._cancel.is_set():
@@ -86,12 +90,12 @@ class LoopStreamer:
             self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
 
-async def drain(queue: asyncio.Queue[object]) -> AsyncGenerator[str, None]:
-    """Yield text from the queue until DONE; re-raise a worker failure here, in the consumer."""
+async def drain(queue: asyncio.Queue[object]) -> AsyncGenerator[str | StreamEnd, None]:
+    """Yield text (then the StreamEnd) from the queue until DONE; re-raise a worker failure here, in the consumer."""
     while True:
         item = await queue.get()
         if item is _DONE:
             return
         if isinstance(item, _Failed):
             raise item.error
-        yield str(item)
+        yield item if isinstance(item, StreamEnd) else str(item)

@@ -1,19 +1,17 @@
 """Maps model names to backends; feeds `/model list` and autocomplete.
 
-Names come from configuration: the embedded `smollm2`, `LOCAL_MODELS` (Hub ids or paths run in-process) and
-`API_MODELS` (served through huggingface_hub). Ad-hoc names with an explicit `local:` or `api:` prefix are
-accepted only where the caller allows it (the seed API, the terminal playground), never from Discord.
+Open to new backend kinds: a kind registers a factory (`register_kind`), a configured model is an entry naming its
+kind and where it runs, and the registry builds each backend on first use. Services ask the registry questions
+("does this model need loading?") instead of reading any backend's internals. Ad-hoc names with a `kind:` prefix
+are accepted only where the caller allows it (the seed API, the terminal playground), never from Discord.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
 
 from bot.errors import UnknownModelError
-from bot.generation.embedded import EMBEDDED_ALIAS
-from bot.generation.hf_api import ApiConfig, HFApiBackend
-from bot.generation.local import LocalBackend, LocalModelPool
 from bot.generation.types import Backend
 
 AUTOCOMPLETE_LIMIT = 25  # Discord's cap on autocomplete choices
@@ -22,38 +20,48 @@ AUTOCOMPLETE_LIMIT = 25  # Discord's cap on autocomplete choices
 @dataclass(frozen=True, slots=True)
 class ModelEntry:
     name: str
-    kind: Literal["api", "local"]
+    kind: str
+    where: str  # where it runs, as users read it: "runs on this machine", "Hugging Face API", a server's address
 
     @property
     def label(self) -> str:
-        where = "runs on this machine" if self.kind == "local" else "Hugging Face API"
-        return f"{self.name} ({where})"
+        return f"{self.name} ({self.where})"
+
+
+BackendFactory = Callable[[ModelEntry], Backend]
+
+
+@dataclass(frozen=True, slots=True)
+class BackendKind:
+    factory: BackendFactory
+    where: str  # the default description of where models of this kind run
+    close: Callable[[], None] = lambda: None  # frees what the kind holds (loaded models) at shutdown
 
 
 class ModelRegistry:
-    def __init__(
-        self,
-        api_config: ApiConfig,
-        pool: LocalModelPool,
-        local_models: list[str],
-        api_models: list[str],
-        default_model: str = EMBEDDED_ALIAS,
-    ) -> None:
-        self.api_config = api_config
-        self.pool = pool
-        entries = [ModelEntry(EMBEDDED_ALIAS, "local")]
-        entries += [ModelEntry(n, "local") for n in local_models if n != EMBEDDED_ALIAS]
-        entries += [ModelEntry(n, "api") for n in api_models]
-        self._entries = {e.name: e for e in entries}
+    def __init__(self, default_model: str) -> None:
+        self._kinds: dict[str, BackendKind] = {}
+        self._entries: dict[str, ModelEntry] = {}
         self._backends: dict[str, Backend] = {}
-        if default_model not in self._entries:
-            raise UnknownModelError(f"DEFAULT_MODEL `{default_model}` is not among the configured models.")
         self.default_model = default_model
 
-    def register(self, backend: Backend) -> None:
-        """Add a backend under its own name (plugins, tests); it shows in `/model list` like any other."""
-        self._entries[backend.name] = ModelEntry(backend.name, backend.kind)
+    def register_kind(self, kind: str, backend_kind: BackendKind) -> None:
+        self._kinds[kind] = backend_kind
+
+    def add(self, name: str, kind: str, where: str | None = None) -> ModelEntry:
+        """Configure a model of a registered kind."""
+        entry = ModelEntry(name, kind, where or self._kinds[kind].where)
+        self._entries[name] = entry
+        return entry
+
+    def register(self, backend: Backend, where: str = "plugin") -> None:
+        """Add a ready backend under its own name (plugins, tests); it shows in `/model list` like any other."""
+        self._entries[backend.name] = ModelEntry(backend.name, backend.kind, where)
         self._backends[backend.name] = backend
+
+    def check_default(self) -> None:
+        if self.default_model not in self._entries:
+            raise UnknownModelError(f"DEFAULT_MODEL `{self.default_model}` is not among the configured models.")
 
     def entries(self) -> list[ModelEntry]:
         return list(self._entries.values())
@@ -71,16 +79,21 @@ class ModelRegistry:
             return self._entries[name]
         if allow_adhoc:
             kind, sep, rest = name.partition(":")
-            if sep and rest and kind in ("api", "local"):
-                return ModelEntry(rest, "api" if kind == "api" else "local")
+            if sep and rest and kind in self._kinds:
+                return ModelEntry(rest, kind, self._kinds[kind].where)
         known = ", ".join(self._entries) or "none"
         raise UnknownModelError(f"There is no model called `{name}`. Available: {known}.")
 
     def backend(self, name: str, allow_adhoc: bool = False) -> Backend:
         entry = self.entry(name, allow_adhoc)
         if entry.name not in self._backends:
-            if entry.kind == "local":
-                self._backends[entry.name] = LocalBackend(entry.name, self.pool)
-            else:
-                self._backends[entry.name] = HFApiBackend(entry.name, self.api_config)
+            self._backends[entry.name] = self._kinds[entry.kind].factory(entry)
         return self._backends[entry.name]
+
+    def needs_loading(self, name: str) -> bool:
+        """Whether an answer with this model would first wait for it to load."""
+        return self.backend(name).needs_loading()
+
+    def close(self) -> None:
+        for kind in self._kinds.values():
+            kind.close()

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from bot.generation.types import GenerationParams
+from bot.domain import GenerationParams
 
 DEFAULT_TOP_P = 0.9
 DEFAULT_TOP_K = 50

@@ -1,32 +1,14 @@
-"""Plain data passed between the services and the backends."""
+"""The backend protocol every generator implements, and the message check they share."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass, field
-from typing import Literal, Protocol, TypedDict
+from typing import Literal, Protocol
 
+from bot.domain import ChatMessage, GenerationParams, StreamEnd
 from bot.errors import InvalidInputError
 
-Role = Literal["system", "user", "assistant"]
-
-
-class ChatMessage(TypedDict):
-    role: Role
-    content: str
-
-
-@dataclass(frozen=True, slots=True)
-class GenerationParams:
-    max_tokens: int = 512
-    temperature: float = 0.0
-    top_p: float | None = None
-    top_k: int | None = None
-    stop: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature <= 0.0
+Kind = Literal["api", "local"]
 
 
 class Backend(Protocol):
@@ -35,21 +17,25 @@ class Backend(Protocol):
     name: str
 
     @property
-    def kind(self) -> Literal["api", "local"]: ...
+    def kind(self) -> Kind: ...
 
-    def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> AsyncGenerator[str, None]:
-        """Yield text pieces as they are generated; closing the iterator stops generation."""
-        ...
-
-    async def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
-        """Tokens the messages take in the prompt (exact for local models, an estimate for API models)."""
+    def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> AsyncGenerator[str | StreamEnd]:
+        """Yield text pieces as they are generated, then one `StreamEnd`; closing the iterator stops generation."""
         ...
 
     async def count_text(self, texts: Sequence[str]) -> list[int]:
-        """Tokens each text takes on its own (same exactness as `count_tokens`)."""
+        """Tokens each text takes (exact for local models, an estimate for API models)."""
         ...
 
     async def context_window(self) -> int: ...
+
+    async def sampling_defaults(self) -> GenerationParams:
+        """The sampling this model answers best with when a persona states none."""
+        ...
+
+    def needs_loading(self) -> bool:
+        """Whether the first answer would have to wait for the model to load."""
+        ...
 
 
 def validate_messages(messages: Sequence[ChatMessage]) -> list[ChatMessage]:

@@ -7,11 +7,10 @@ Token counts come from the backend: the model's own tokenizer for local models, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bot.db.history import Turn
-from bot.generation.types import Backend, ChatMessage
-from bot.personas import Persona
+from bot.domain import ChatMessage, Persona, Turn
+from bot.generation.types import Backend
 
 MESSAGE_OVERHEAD_TOKENS = 6  # chat-template framing around each message (role markers, separators)
 CUT_MARK = " …[cut]"
@@ -23,11 +22,22 @@ class Context:
     messages: list[ChatMessage]
     left_out: int  # older turns that did not fit
     cut: int  # turns shortened to fit
+    speaker_names: list[str] = field(default_factory=list)  # the people in it, when it has more than one
 
 
-def turn_message(turn: Turn) -> ChatMessage:
-    """User turns carry the speaker's name, so the model can tell people apart in a shared channel."""
-    if turn.role == "user" and turn.author_name:
+def speakers(turns: Sequence[Turn]) -> list[str]:
+    """The distinct human speakers, in order of first appearance."""
+    names: dict[object, str] = {}
+    for turn in turns:
+        if turn.role == "user" and turn.author_name:
+            names.setdefault(turn.author_id or turn.author_name, turn.author_name)
+    return list(names.values())
+
+
+def turn_message(turn: Turn, named: bool) -> ChatMessage:
+    """With several people in the conversation their turns carry their names, so the model can tell them apart;
+    with one, a name would only teach a small model to start its own reply with one."""
+    if turn.role == "user" and named and turn.author_name:
         return {"role": "user", "content": f"{turn.author_name}: {turn.content}"}
     return {"role": "assistant" if turn.role == "assistant" else "user", "content": turn.content}
 
@@ -44,7 +54,9 @@ def _cut(text: str, tokens: int, allowed: int) -> str:
 async def assemble(backend: Backend, persona: Persona, turns: Sequence[Turn], max_tokens: int) -> Context:
     window = await backend.context_window()
     system: ChatMessage = {"role": "system", "content": persona.system_prompt}
-    messages = [turn_message(t) for t in turns]
+    people = speakers(turns)
+    named = len(people) > 1
+    messages = [turn_message(t, named) for t in turns]
     counts = await backend.count_text([system["content"], *(m["content"] for m in messages)])
     budget = window - answer_room(window, max_tokens) - counts[0] - 2 * MESSAGE_OVERHEAD_TOKENS
     per_turn_cap = budget // 2  # one huge turn may not push every other turn out
@@ -60,4 +72,4 @@ async def assemble(backend: Backend, persona: Persona, turns: Sequence[Turn], ma
         kept.append(message)
         budget -= tokens + MESSAGE_OVERHEAD_TOKENS
     kept.reverse()
-    return Context(messages=[system, *kept], left_out=len(messages) - len(kept), cut=cut)
+    return Context([system, *kept], len(messages) - len(kept), cut, people if named else [])

@@ -1,7 +1,9 @@
 """A conversation turn end to end: persona + channel history + model → streamed answer → stored turns.
 
-Crash safety: the user's turn is committed before generation starts; the answer is written once, when it
-completes, is stopped, or fails (with what was written so far), so no half-written row can exist.
+Crash safety: the user's turn and a placeholder for the answer (status `streaming`) are committed before generation
+starts, so a crash leaves a record of the answer in flight (with its Discord message ids once known) that the next
+start marks interrupted. The answer's text and final status are written once, when it completes, is cut by the
+length limit, is stopped, or fails.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,16 +20,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db import history
 from bot.db.database import Database
 from bot.db.personas import get_persona
-from bot.db.place_settings import Place, resolve
-from bot.errors import BotError, GenerationInterrupted, InvalidInputError, NotFoundError
+from bot.db.place_settings import resolve
+from bot.domain import DEFAULT_PERSONA, AnswerStatus, GenerationParams, Persona, Place, StreamEnd, Turn, params_for
+from bot.errors import GenerationInterrupted, InvalidInputError, NotFoundError
 from bot.generation.registry import ModelRegistry
-from bot.generation.types import Backend, GenerationParams
-from bot.personas import DEFAULT_PERSONA, Persona
+from bot.generation.types import Backend
 from bot.services.context import Context, assemble
+from bot.services.echo import EchoGuard
 
 log = logging.getLogger(__name__)
 
 HISTORY_FETCH = 200  # newest turns considered for the context; the token budget usually keeps fewer
+MESSAGE_ID_SEPARATOR = ","
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +51,7 @@ def check_text(text: str, max_chars: int | None = None) -> str:
 
 
 class Reply:
-    """One answer being generated. Iterate `stream()`; afterwards `status` and `text` say how it ended."""
+    """One answer being generated. Iterate `stream()`; afterwards `status`, `text` and `end` say how it ended."""
 
     def __init__(
         self,
@@ -61,10 +65,12 @@ class Reply:
     ) -> None:
         self._service, self.place, self.persona, self.model = service, place, persona, model
         self.backend, self.context, self.params = backend, context, params
-        self.status = "pending"
+        self.status = AnswerStatus.STREAMING
+        self.prefix = ""  # text already shown before this generation (Continue)
         self.text = ""
+        self.end: StreamEnd | None = None
+        self.answer_turn_id = 0  # the answer's stored row, recorded before it streams
         self.replaces_turn_id: int | None = None  # set when this answer regenerates an earlier one
-        self.answer_turn_id: int | None = None  # the stored answer, once written
         self.speak = False  # the place asks for answers to be spoken
 
     @property
@@ -72,30 +78,38 @@ class Reply:
         return self.context.left_out
 
     async def stream(self) -> AsyncGenerator[str, None]:
+        """The new text, piece by piece; the outcome is stored however the stream ends."""
         parts: list[str] = []
-        self.status = "streaming"
+        guard = EchoGuard([*self.context.speaker_names, self.persona.name])
         try:
             async with aclosing(self.backend.stream(self.context.messages, self.params)) as pieces:
-                async for piece in pieces:
-                    parts.append(piece)
-                    yield piece
-            self.status = "complete"
+                async for item in pieces:
+                    if isinstance(item, StreamEnd):
+                        self.end = item
+                        continue
+                    for piece in guard.feed(item, first=not self.prefix):
+                        parts.append(piece)
+                        yield piece
+            for piece in guard.flush():
+                parts.append(piece)
+                yield piece
+            truncated = self.end is not None and self.end.finish_reason == "length"
+            self.status = AnswerStatus.TRUNCATED if truncated else AnswerStatus.COMPLETE
+            if truncated:
+                log.info("Answer in channel %s cut at %d tokens", self.place.channel_id, self.params.max_tokens)
         except GenerationInterrupted as exc:
             parts = [exc.partial_text]
-            self.status = "failed"
-            raise
-        except BotError:
-            self.status = "failed"
+            self.status = AnswerStatus.FAILED
             raise
         except (asyncio.CancelledError, GeneratorExit):
-            self.status = "interrupted"
+            self.status = AnswerStatus.INTERRUPTED
             raise
-        except Exception:
-            self.status = "failed"
+        except BaseException:
+            self.status = AnswerStatus.FAILED
             raise
         finally:
-            self.text = "".join(parts)
-            await asyncio.shield(self._service.store_answer(self))
+            self.text = self.prefix + "".join(parts)
+            await asyncio.shield(self._service.finish(self))
 
 
 class ConversationService:
@@ -106,11 +120,13 @@ class ConversationService:
         retention: Retention | None = None,
         default_persona: str = DEFAULT_PERSONA.name,
         max_prompt_chars: int | None = None,
+        max_new_tokens: int = 512,
+        seed: int | None = None,
     ) -> None:
         self.db, self.registry = db, registry
         self.retention = retention or Retention()
         self.default_persona = default_persona
-        self.max_prompt_chars = max_prompt_chars
+        self.max_prompt_chars, self.max_new_tokens, self.seed = max_prompt_chars, max_new_tokens, seed
         self._background: set[asyncio.Task[int]] = set()
 
     def default_model_name(self) -> str:
@@ -124,11 +140,14 @@ class ConversationService:
         author_id: int | None,
         persona: str | None = None,
         model: str | None = None,
+        system: str | None = None,
     ) -> Reply:
-        """Store the user's turn (committed now), then build the context for the answer."""
+        """Store the user's turn and the answer's placeholder (committed now), then build the context."""
         check_text(text, self.max_prompt_chars)
         async with self.db.sessions.begin() as session:
             chosen, model_name, speak = await self._in_force(session, place, persona, model)
+            if system is not None:
+                chosen = replace(chosen, system_prompt=system)
             await history.add_turn(
                 session,
                 channel_id=place.channel_id,
@@ -141,17 +160,43 @@ class ConversationService:
             turns = await history.recent_turns(session, place.channel_id, HISTORY_FETCH)
         return await self._reply(place, chosen, model_name, turns, speak)
 
-    async def regenerate(
-        self, place: Place, answer_turn_id: int, persona: str | None = None, model: str | None = None
-    ) -> Reply:
+    async def reply(
+        self,
+        place: Place,
+        author_name: str | None,
+        author_id: int | None,
+        text: str,
+        persona: str | None = None,
+        model: str | None = None,
+    ) -> AsyncGenerator[str, None]:
+        """Start and stream an answer in one call (the seed API's and the tests' shortcut)."""
+        answer = await self.start(place, text, author_name, author_id, persona, model)
+        async with aclosing(answer.stream()) as pieces:
+            async for piece in pieces:
+                yield piece
+
+    async def regenerate(self, place: Place, answer_turn_id: int) -> Reply:
         """A new answer to the conversation as it stood before `answer_turn_id`; it replaces that answer."""
         async with self.db.sessions.begin() as session:
-            chosen, model_name, speak = await self._in_force(session, place, persona, model)
+            chosen, model_name, speak = await self._in_force(session, place, None, None)
             turns = await history.recent_turns(session, place.channel_id, HISTORY_FETCH, before_id=answer_turn_id)
         if not turns or turns[-1].role != "user":
             raise InvalidInputError("There is no question left to answer again here.")
         reply = await self._reply(place, chosen, model_name, turns, speak)
         reply.replaces_turn_id = answer_turn_id
+        return reply
+
+    async def resume(self, place: Place, answer_turn_id: int) -> Reply:
+        """Continue an answer the length limit cut, in place: same stored turn, same messages."""
+        async with self.db.sessions.begin() as session:
+            cut = await history.get_turn(session, answer_turn_id)
+            if cut is None or cut.status != AnswerStatus.TRUNCATED:
+                raise InvalidInputError("That answer can no longer be continued.")
+            chosen, model_name, speak = await self._in_force(session, place, None, None)
+            turns = await history.recent_turns(session, place.channel_id, HISTORY_FETCH, before_id=answer_turn_id)
+            await history.update_turn(session, answer_turn_id, status=AnswerStatus.STREAMING)
+        reply = await self._reply(place, chosen, model_name, [*turns, cut], speak, answer_turn_id=answer_turn_id)
+        reply.prefix = cut.content
         return reply
 
     async def _in_force(
@@ -165,27 +210,45 @@ class ConversationService:
             resolved.speak,
         )
 
-    async def _reply(self, place: Place, persona: Persona, model: str, turns: list[history.Turn], speak: bool) -> Reply:
+    async def _reply(
+        self,
+        place: Place,
+        persona: Persona,
+        model: str,
+        turns: list[Turn],
+        speak: bool,
+        answer_turn_id: int | None = None,
+    ) -> Reply:
         backend = self.registry.backend(model)
-        params = persona.params()
+        defaults = await backend.sampling_defaults()
+        params = replace(params_for(persona, defaults, self.max_new_tokens), seed=self.seed or defaults.seed)
         context = await assemble(backend, persona, turns, params.max_tokens)
         reply = Reply(self, place, persona, model, backend, context, params)
         reply.speak = speak
+        if answer_turn_id is None:
+            answer_turn_id = await self._record_in_flight(reply)
+        reply.answer_turn_id = answer_turn_id
         return reply
 
-    async def reply(
-        self,
-        place: Place,
-        author_name: str | None,
-        author_id: int | None,
-        text: str,
-        persona: str | None = None,
-        model: str | None = None,
-    ) -> AsyncGenerator[str, None]:
-        answer = await self.start(place, text, author_name, author_id, persona, model)
-        async with aclosing(answer.stream()) as pieces:
-            async for piece in pieces:
-                yield piece
+    async def _record_in_flight(self, reply: Reply) -> int:
+        async with self.db.sessions.begin() as session:
+            placeholder = await history.add_turn(
+                session,
+                channel_id=reply.place.channel_id,
+                guild_id=reply.place.guild_id,
+                role="assistant",
+                content="",
+                model=reply.model,
+                persona=reply.persona.name,
+                status=AnswerStatus.STREAMING,
+            )
+        return placeholder.id
+
+    async def record_messages(self, reply: Reply, ids: list[tuple[int, int]]) -> None:
+        """Remember where the answer is shown (channel, message), so a restart can mark it interrupted there."""
+        encoded = MESSAGE_ID_SEPARATOR.join(f"{channel}:{message}" for channel, message in ids)
+        async with self.db.sessions.begin() as session:
+            await history.update_turn(session, reply.answer_turn_id, message_ids=encoded)
 
     async def _persona(self, session: AsyncSession, name: str | None, in_force: Persona | None) -> Persona:
         if name is not None:
@@ -207,32 +270,37 @@ class ConversationService:
             log.warning("Model %r set for this place is no longer configured; using the default", in_force)
         return self.registry.default_model
 
-    async def store_answer(self, reply: Reply) -> None:
-        if not reply.text:
-            return  # nothing was written: the user's turn alone records what happened
-        tokens = None
-        try:
-            tokens = (await reply.backend.count_text([reply.text]))[0]
-        except Exception:  # a count is nice to have; never lose the answer over it
-            log.debug("Token count failed", exc_info=True)
+    async def finish(self, reply: Reply) -> None:
+        """Write the answer's outcome; an answer that produced nothing leaves only the user's turn."""
+        end = reply.end or StreamEnd()
+        tokens = end.completion_tokens
+        if reply.text and tokens is None:
+            tokens = await self._count(reply)
         async with self.db.sessions.begin() as session:
+            if not reply.text:
+                await history.delete_turn(session, reply.answer_turn_id)
+                return
             if reply.replaces_turn_id is not None:
                 await history.delete_turn(session, reply.replaces_turn_id)
-            stored = await history.add_turn(
+            await history.update_turn(
                 session,
-                channel_id=reply.place.channel_id,
-                guild_id=reply.place.guild_id,
-                role="assistant",
+                reply.answer_turn_id,
                 content=reply.text,
-                model=reply.model,
-                persona=reply.persona.name,
-                token_count=tokens,
                 status=reply.status,
+                token_count=tokens,
+                prompt_tokens=end.prompt_tokens,
             )
-        reply.answer_turn_id = stored.id
         task = asyncio.create_task(self.prune(reply.place.channel_id))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    @staticmethod
+    async def _count(reply: Reply) -> int | None:
+        try:
+            return (await reply.backend.count_text([reply.text]))[0]
+        except Exception:  # a count is nice to have; never lose the answer over it
+            log.debug("Token count failed", exc_info=True)
+            return None
 
     async def prune(self, channel_id: int) -> int:
         async with self.db.sessions.begin() as session:
@@ -244,6 +312,22 @@ class ConversationService:
     async def clear_history(self, place: Place) -> int:
         async with self.db.sessions.begin() as session:
             return await history.clear_channel(session, place.channel_id)
+
+    async def in_flight(self) -> list[Turn]:
+        async with self.db.sessions() as session:
+            return await history.in_flight(session)
+
+    async def mark_interrupted(self, turn_id: int, shown_text: str | None) -> None:
+        """An answer a crash left streaming: keep what Discord showed of it, or drop it when nothing was shown."""
+        async with self.db.sessions.begin() as session:
+            if shown_text:
+                await history.update_turn(session, turn_id, content=shown_text, status=AnswerStatus.INTERRUPTED)
+            else:
+                stored = await history.get_turn(session, turn_id)
+                if stored is not None and stored.content:
+                    await history.update_turn(session, turn_id, status=AnswerStatus.INTERRUPTED)
+                else:
+                    await history.delete_turn(session, turn_id)
 
     async def drain(self) -> None:
         """Wait for background retention work (shutdown)."""

@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from bot.db import audit
 from bot.db import personas as repo
 from bot.db.database import Database
-from bot.db.place_settings import Place, Scope, change_place
+from bot.db.place_settings import change_place
+from bot.domain import Persona, Place, Scope, VoiceSettings
 from bot.errors import InvalidInputError, NotFoundError
-from bot.personas import Persona, VoiceSettings
 
 NAME_PATTERN = re.compile(r"^[\w-]{2,32}$")  # letters (any script), digits, _ and -
 MAX_PROMPT_CHARS = 4000
@@ -32,7 +32,7 @@ def validate_persona(persona: Persona) -> Persona:
         raise InvalidInputError(f"The system prompt is limited to {MAX_PROMPT_CHARS} characters.")
     if len(persona.description) > MAX_DESCRIPTION_CHARS or "\x00" in persona.description:
         raise InvalidInputError(f"The description is limited to {MAX_DESCRIPTION_CHARS} characters of text.")
-    if not 0.0 <= persona.temperature <= 2.0:
+    if persona.temperature is not None and not 0.0 <= persona.temperature <= 2.0:
         raise InvalidInputError("Temperature goes from 0 (focused) to 2 (wild).")
     if persona.top_p is not None and not 0.0 < persona.top_p <= 1.0:
         raise InvalidInputError("top_p must be above 0 and at most 1.")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.db.database import Database
-from bot.db.place_settings import Place, Resolved, Scope, change_place, resolve
+from bot.db.place_settings import Resolved, change_place, resolve
+from bot.domain import Place, Scope
 from bot.errors import BotError
 from bot.generation.registry import ModelEntry, ModelRegistry
 
@@ -26,8 +27,8 @@ class PlaceSettingsService:
     async def set_model(self, place: Place, scope: Scope, name: str, actor_id: int | None) -> ModelEntry:
         """Switch the model; a local model is loaded first, so a failing one leaves the current in place."""
         entry = self.registry.entry(name)
-        if entry.kind == "local":
-            await self.registry.pool.get(entry.name)
+        if self.registry.needs_loading(entry.name):
+            await self.registry.backend(entry.name).context_window()  # loads it; a failure raises here
         async with self.db.sessions.begin() as session:
             await change_place(session, place, scope, actor_id, "model.set", entry.name, model=entry.name)
         return entry

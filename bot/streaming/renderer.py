@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.domain import AnswerStatus
 from bot.errors import BotError
 from bot.streaming.pacing import ChannelPacer
 from bot.streaming.splitting import MessageSplitter, closed
@@ -29,6 +30,8 @@ IDLE_POLL_SECONDS = 0.05  # how often a waiting renderer looks for new text
 
 
 IdleWait = Callable[["asyncio.Task[None]"], Awaitable[object]]
+Finishing = Callable[["Outcome"], tuple[str, Any | None]]  # a finished answer's notice and buttons
+Created = Callable[[list[Any]], Awaitable[None]]  # told the message handles each time one is added
 
 
 async def _wait_for_producer(producer: asyncio.Task[None]) -> None:
@@ -55,7 +58,7 @@ class RateLimitedError(Exception):
 
 @dataclass
 class Outcome:
-    status: str = "streaming"  # then: complete | stopped | failed
+    status: AnswerStatus = AnswerStatus.STREAMING  # then COMPLETE, INTERRUPTED (stopped) or FAILED
     text: str = ""
     error: BaseException | None = None
     messages: list[Any] = field(default_factory=list)
@@ -78,10 +81,15 @@ class StreamRenderer:
         final_view: Any | None = None,
         notice: str = "",
         idle_wait: IdleWait | None = None,
+        finishing: Finishing | None = None,
+        on_created: Created | None = None,
     ) -> None:
         self._sink, self._pacer = sink, pacer
         self._views = (streaming_view, final_view)
         self._notice = notice  # shown under a finished answer, e.g. that older turns were left out
+        self._finishing = finishing  # when set, decides the finished answer's notice and buttons
+        self._on_created = on_created
+        self._final: tuple[str, Any | None] | None = None
         self._splitter = MessageSplitter()
         self._sent: list[_Sent] = []
         self._idle_wait = idle_wait or _wait_for_producer
@@ -122,24 +130,24 @@ class StreamRenderer:
             self._producer.cancel()
             with contextlib.suppress(BaseException):
                 await self._producer
-            self.outcome.status, self.outcome.error = "failed", exc
+            self.outcome.status, self.outcome.error = AnswerStatus.FAILED, exc
             return self.outcome
 
     async def _produce(self, pieces: AsyncIterator[str]) -> None:
         try:
             async for piece in pieces:
                 self.outcome.text += piece
-            self.outcome.status = "complete"
+            self.outcome.status = AnswerStatus.COMPLETE
         except asyncio.CancelledError:
-            self.outcome.status = "stopped"
+            self.outcome.status = AnswerStatus.INTERRUPTED
         except BotError as exc:
-            self.outcome.status, self.outcome.error = "failed", exc
+            self.outcome.status, self.outcome.error = AnswerStatus.FAILED, exc
             partial = getattr(exc, "partial_text", None)
             if partial is not None and len(partial) > len(self.outcome.text):
                 self.outcome.text = partial
         except Exception as exc:
             log.exception("Generation failed")
-            self.outcome.status, self.outcome.error = "failed", exc
+            self.outcome.status, self.outcome.error = AnswerStatus.FAILED, exc
 
     def _desired(self) -> list[tuple[str, Any | None]]:
         finished = self._producer is not None and self._producer.done()
@@ -149,19 +157,25 @@ class StreamRenderer:
             if not self.outcome.text:
                 return []
             contents[-1] += WRITING_MARKER
-        else:
-            mark = self._final_mark()
+        view = self._views[0]
+        if finished:
+            mark, view = self._final_mark_and_view()
             contents[-1] = f"{contents[-1]}\n\n{mark}".strip() if mark else contents[-1]
-        view = self._views[1] if finished else self._views[0]
         return [(content, view if index == 0 else None) for index, content in enumerate(contents)]
 
-    def _final_mark(self) -> str:
-        if self.outcome.status == "stopped":
-            return STOPPED_MARK
-        if self.outcome.status == "failed":
+    def _final_mark_and_view(self) -> tuple[str, Any | None]:
+        if self._final is None:  # decided once: a view is compared by identity with the one already sent
+            self._final = self._decide_final()
+        return self._final
+
+    def _decide_final(self) -> tuple[str, Any | None]:
+        notice, view = self._finishing(self.outcome) if self._finishing is not None else (self._notice, self._views[1])
+        if self.outcome.status == AnswerStatus.INTERRUPTED:
+            return STOPPED_MARK, view
+        if self.outcome.status == AnswerStatus.FAILED:
             error = self.outcome.error
-            return f"-# ⚠️ {error.user_message if isinstance(error, BotError) else GENERIC_FAILURE}"
-        return self._notice
+            return f"-# ⚠️ {error.user_message if isinstance(error, BotError) else GENERIC_FAILURE}", view
+        return notice, view
 
     def _next_step(self) -> tuple[int, str, Any | None] | None:
         """The next request needed to make Discord show the current state: (message index, content, view)."""
@@ -180,6 +194,8 @@ class StreamRenderer:
                 if index >= len(self._sent):
                     handle = await self._sink.create(content, view)
                     self._sent.append(_Sent(handle, content, view))
+                    if self._on_created is not None:
+                        await self._on_created([s.handle for s in self._sent])
                 else:
                     await self._sink.edit(self._sent[index].handle, content, view)
                     self._sent[index].content, self._sent[index].view = content, view

@@ -11,8 +11,8 @@ import logging
 import shutil
 from typing import Any, Protocol
 
+from bot.domain import VoiceSettings
 from bot.errors import BotError
-from bot.personas import VoiceSettings
 from bot.voice.audio import SAMPLE_RATE, PcmAudio, wav_to_pcm
 
 log = logging.getLogger(__name__)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import itertools
 import logging
 from pathlib import Path
 
 import discord
 
+from bot.domain import Persona
 from bot.errors import BotError
 from bot.voice.engines import EspeakEngine, GoogleEngine, SpeechEngine
 from bot.voice.player import GuildPlayer
+from bot.voice.text_prep import sentences, speakable
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,8 @@ def make_engine(name: str, google_credentials: Path | None = None) -> SpeechEngi
 class VoiceManager:
     def __init__(self, engine: SpeechEngine, idle_seconds: float) -> None:
         self.engine, self.idle_seconds = engine, idle_seconds
-        self.players: dict[int, GuildPlayer] = {}
+        self.players: dict[int, GuildPlayer] = {}  # by guild id, in the order they joined
+        self._seed_ids = itertools.count(1_000_000)  # answer ids for the seed API's speech, apart from the bot's
         self.problems = voice_problems()
         if missing := engine.check():
             self.problems.append(missing)
@@ -84,6 +88,16 @@ class VoiceManager:
         player = GuildPlayer(connection, self.engine, self.idle_seconds)
         self.players[member.guild.id] = player
         return player
+
+    async def speak_anywhere(self, text: str, persona: Persona) -> None:
+        """The seed API's speech hook: it knows no server, so it speaks where the bot most recently joined voice."""
+        connected = [p for guild_id in list(self.players) if (p := self.player(guild_id)) is not None]
+        if not connected:
+            log.warning("Speech was asked for, but the bot is in no voice channel")
+            return
+        answer_id = next(self._seed_ids)
+        for sentence in sentences(speakable(text)):
+            connected[-1].say(answer_id, sentence, persona.voice)
 
     async def leave(self, guild_id: int) -> bool:
         player = self.players.pop(guild_id, None)

@@ -13,8 +13,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.domain import VoiceSettings
 from bot.errors import BotError
-from bot.personas import VoiceSettings
 from bot.voice.audio import PcmAudio, PcmSource
 from bot.voice.engines import SpeechEngine
 
@@ -46,12 +46,14 @@ class GuildPlayer:
     def __init__(self, connection: VoiceConnection, engine: SpeechEngine, idle_seconds: float = 300.0) -> None:
         self.connection, self.engine, self.idle_seconds = connection, engine, idle_seconds
         self._queue: asyncio.Queue[Utterance] = asyncio.Queue()
-        self._current: Utterance | None = None
+        self._current: Utterance | None = None  # playing now
+        self._taken: Utterance | None = None  # out of the queue: being synthesised or played
         self._stopped_answers: set[int] = set()
         self._runner = asyncio.create_task(self._run())
         self.played: list[str] = []  # what was spoken, in order (for logs and tests)
         self.failures: dict[int, str] = {}  # answer id -> why its speech failed (for the user)
         self.closed = asyncio.Event()
+        self._changed = asyncio.Event()  # set whenever an utterance leaves the queue or finishes
 
     def say(self, answer_id: int, text: str, voice: VoiceSettings | None = None) -> None:
         """Queue one utterance; its synthesis starts now, in parallel with what is playing."""
@@ -66,9 +68,16 @@ class GuildPlayer:
         if self._current is not None and self._current.answer_id == answer_id:
             self.connection.stop()
 
-    @property
-    def pending(self) -> int:
-        return self._queue.qsize()
+    async def wait_spoken(self, answer_id: int) -> None:
+        """Return once nothing of this answer is queued or playing any more (bound it with asyncio.timeout)."""
+        while not self.closed.is_set() and self._speaking(answer_id):
+            self._changed.clear()
+            await self._changed.wait()
+
+    def _speaking(self, answer_id: int) -> bool:
+        if self._taken is not None and self._taken.answer_id == answer_id:
+            return True
+        return any(u.answer_id == answer_id for u in self._queue._queue)  # type: ignore[attr-defined]
 
     async def _run(self) -> None:
         try:
@@ -78,21 +87,32 @@ class GuildPlayer:
                 except TimeoutError:
                     log.info("Leaving voice after %.0f s idle", self.idle_seconds)
                     return
-                if utterance.answer_id in self._stopped_answers:
-                    utterance.audio.cancel()
-                    continue
+                self._taken = utterance
                 try:
-                    audio = await utterance.audio
-                except Exception as exc:
-                    log.warning("Could not synthesise %r: %r", utterance.text[:40], exc)
-                    reason = exc.user_message if isinstance(exc, BotError) else "Speech synthesis failed."
-                    self.failures.setdefault(utterance.answer_id, reason)
-                    continue
-                if not self.connection.is_connected():
-                    return
-                await self._play(utterance, audio)
+                    if not await self._take(utterance):
+                        return
+                finally:
+                    self._taken = None
+                    self._changed.set()
         finally:
             await self._close()
+
+    async def _take(self, utterance: Utterance) -> bool:
+        """Synthesise (already under way) and play one utterance; False when the connection is gone."""
+        if utterance.answer_id in self._stopped_answers:
+            utterance.audio.cancel()
+            return True
+        try:
+            audio = await utterance.audio
+        except Exception as exc:
+            log.warning("Could not synthesise %r: %r", utterance.text[:40], exc)
+            reason = exc.user_message if isinstance(exc, BotError) else "Speech synthesis failed."
+            self.failures.setdefault(utterance.answer_id, reason)
+            return True
+        if not self.connection.is_connected():
+            return False
+        await self._play(utterance, audio)
+        return True
 
     async def _play(self, utterance: Utterance, audio: PcmAudio) -> None:
         loop = asyncio.get_running_loop()
@@ -118,6 +138,7 @@ class GuildPlayer:
 
     async def _close(self) -> None:
         self.closed.set()
+        self._changed.set()
         while not self._queue.empty():
             self._queue.get_nowait().audio.cancel()
         if self.connection.is_connected():

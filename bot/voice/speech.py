@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 
-from bot.personas import Persona, VoiceSettings
+from bot.domain import VoiceSettings
 from bot.voice.player import GuildPlayer
-from bot.voice.text_prep import SentenceStream, sentences, speakable
+from bot.voice.text_prep import SentenceStream
 
 
 async def speak_while_streaming(
@@ -32,15 +31,3 @@ async def speak_while_streaming(
                 player.say(answer_id, sentence, voice)
         else:
             player.stop_answer(answer_id)  # stopped or failed: its speech stops too
-
-
-def speech_hook_for(player: GuildPlayer) -> Callable[[str, Persona], Awaitable[None]]:
-    """A hook for the seed API's `async_generate_response(..., speak=True)` that speaks through `player`."""
-    ids = itertools.count(1_000_000)
-
-    async def speak(text: str, persona: Persona) -> None:
-        answer_id = next(ids)
-        for sentence in sentences(speakable(text)):
-            player.say(answer_id, sentence, persona.voice)
-
-    return speak

@@ -9,6 +9,7 @@ from bot.app import Services
 from bot.discord_bot import HFBot
 from bot.generation.builder import build_registry
 from bot.settings import Settings
+from bot.voice.manager import VoiceManager, make_engine
 from tests.conftest import MODEL_CACHE
 from tests.standins.scripted import EchoBackend, ScriptedBackend
 
@@ -27,7 +28,8 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
     registry.register(ScriptedBackend())
     registry.register(EchoBackend())
     registry.default_model = "scripted"
-    opened = await Services.open(settings, registry)
+    voice = VoiceManager(make_engine("espeak"), idle_seconds=5)
+    opened = await Services.open(settings, registry, voice)
     yield opened
     await opened.close()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.app import Services
 from bot.db import history
-from bot.generation.types import ChatMessage, GenerationParams
+from bot.domain import ChatMessage, GenerationParams
 from bot.streaming.renderer import STOPPED_MARK
 from tests.cogs.helpers import server
 from tests.standins.scripted import ScriptedBackend
@@ -71,7 +71,7 @@ async def test_regenerate_replaces_the_answer(simcord_env, services: Services) -
         ("assistant", "Second, better answer."),
     ]
     # The model saw the conversation without the answer being replaced.
-    assert [m["content"] for m in backend.calls[-1][0][1:]] == ["bob: tell me something"]
+    assert [m["content"] for m in backend.calls[-1][0][1:]] == ["tell me something"]
 
 
 async def test_shutdown_stops_running_answers_and_takes_no_new_work(

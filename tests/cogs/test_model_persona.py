@@ -6,7 +6,7 @@ import json
 
 from bot.app import Services
 from bot.db import audit
-from bot.db.place_settings import Place
+from bot.domain import Place
 from tests.cogs.helpers import server
 
 
@@ -34,7 +34,7 @@ async def test_admin_switches_the_model_and_it_is_audited(simcord_env, services:
     done = await s.admin.slash(s.channel, "model set", name="echo")
     assert done.ephemeral and "Now using **echo" in done.response.content
     answer = await s.member.slash(s.channel, "ask", prompt="who answers?")
-    assert json.loads(answer.response.content)[-1] == {"role": "user", "content": "bob: who answers?"}
+    assert json.loads(answer.response.content)[-1] == {"role": "user", "content": "who answers?"}
     unknown = await s.admin.slash(s.channel, "model set", name="gpt-17")
     assert unknown.ephemeral and "no model called `gpt-17`" in unknown.response.content
     assert await services.places.model_in_force(Place(s.guild.id, s.channel.id)) == ("echo", "channel")

@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.db import audit, history, personas
 from bot.db.database import Database
 from bot.db.models import TurnRow, utcnow
-from bot.db.place_settings import Place, resolve, set_values
-from bot.personas import Persona, VoiceSettings
+from bot.db.place_settings import resolve, set_values
+from bot.domain import Persona, Place, VoiceSettings
 
 HOSTILE = [
     "Robert'); DROP TABLE turns;--",
@@ -52,7 +52,7 @@ async def test_recent_turns_are_the_newest_in_order_and_per_channel(database: Da
             await history.add_turn(s, channel_id=2, role="user", content=f"b{i}")
     async with database.sessions() as s:
         newest = await history.recent_turns(s, 1, 3)
-        assert await history.count_turns(s, 1) == 10
+        assert len(await history.recent_turns(s, 1, 100)) == 10
     assert [t.content for t in newest] == ["a7", "a8", "a9"]
     assert (newest[0].role, newest[0].model, newest[0].persona, newest[0].token_count) == ("assistant", "m", "p", 7)
 
@@ -71,7 +71,7 @@ async def test_clear_and_prune(database: Database) -> None:
         )
         assert await history.prune_channel(s, 3, max_turns=5, max_age=timedelta(days=1)) == 2
         assert await history.clear_channel(s, 3) == 3
-        assert await history.count_turns(s, 4) == 1
+        assert len(await history.recent_turns(s, 4, 100)) == 1
 
 
 async def test_invalid_status_is_refused_by_the_schema(database: Database) -> None:

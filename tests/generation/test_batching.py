@@ -8,11 +8,11 @@ from contextlib import aclosing
 
 import pytest
 
+from bot.domain import ChatMessage, GenerationParams
 from bot.errors import BusyError, ModelUnavailableError
 from bot.generation.batching import BatchRequest
 from bot.generation.local import LocalBackend, LocalModelPool
 from bot.generation.local_stream import LoopStreamer
-from bot.generation.types import ChatMessage, GenerationParams
 from tests.conftest import MODEL_CACHE
 
 PROMPTS = [
@@ -31,7 +31,7 @@ def ask(text: str) -> list[ChatMessage]:
 async def answer(backend: LocalBackend, text: str, params: GenerationParams = GREEDY, delay: float = 0.0) -> str:
     await asyncio.sleep(delay)
     async with aclosing(backend.stream(ask(text), params)) as pieces:
-        return "".join([p async for p in pieces])
+        return "".join([p async for p in pieces if isinstance(p, str)])
 
 
 async def test_concurrent_staggered_greedy_answers_equal_solo_answers(smollm2_pool: LocalModelPool) -> None:

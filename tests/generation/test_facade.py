@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import pytest
 
 from bot import HF_gen_response as seed
+from bot.domain import Persona
 from bot.errors import InvalidInputError, UnknownModelError
 from bot.generation import facade
-from bot.personas import Persona
 from bot.settings import Settings
 from tests.conftest import MODEL_CACHE
 from tests.standins.chat_server import REPLY, ChatServer
@@ -64,7 +64,7 @@ async def test_local_model_through_the_facade() -> None:
 def test_load_model_from_sync_code_blocks_until_loaded() -> None:
     generator = make_generator()
     assert generator.load_model("smollm2") is None
-    assert generator.registry.pool.loaded_name == "smollm2"
+    assert not generator.registry.needs_loading("smollm2")
     with pytest.raises(UnknownModelError):
         generator.load_model("no-such-model")
     generator.close()

@@ -7,9 +7,9 @@ from contextlib import aclosing
 
 import pytest
 
+from bot.domain import GenerationParams
 from bot.errors import GenerationInterrupted, InvalidInputError, ModelUnavailableError, UnknownModelError
 from bot.generation.hf_api import ApiConfig, HFApiBackend
-from bot.generation.types import GenerationParams
 from tests.standins.chat_server import REPLY, ChatServer
 
 QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
@@ -28,7 +28,7 @@ def backend(server: ChatServer, model: str = "ok", **config: object) -> HFApiBac
 
 async def collect(b: HFApiBackend, messages=QUESTION, params=None) -> list[str]:  # type: ignore[no-untyped-def]
     async with aclosing(b.stream(messages, params or GenerationParams(max_tokens=64))) as pieces:
-        return [p async for p in pieces]
+        return [p async for p in pieces if isinstance(p, str)]
 
 
 async def test_normal_stream_arrives_piece_by_piece(chat_server: ChatServer) -> None:

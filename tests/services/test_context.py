@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.db.history import Turn
+from bot.domain import Persona, Turn
 from bot.generation.local import LocalBackend, LocalModelPool
-from bot.personas import Persona
 from bot.services.context import CUT_MARK, assemble
-from tests.conftest import MODEL_CACHE
+from tests.conftest import MODEL_CACHE, prompt_tokens
 
 PERSONA = Persona(name="t", system_prompt="You are terse.", max_tokens=100)
 
@@ -38,10 +37,9 @@ async def test_newest_turns_that_fit_are_kept_and_the_rest_reported() -> None:
     assert context.messages[0] == {"role": "system", "content": "You are terse."}
     assert kept[-1]["content"].endswith("topic 59 at some length, adding detail.")
     assert 0 < context.left_out < 60 and len(kept) == 60 - context.left_out
-    assert [m["content"] for m in kept] == [f"ann: {t.content}" for t in history[context.left_out :]]
+    assert [m["content"] for m in kept] == [t.content for t in history[context.left_out :]]  # one speaker: no names
     # The real prompt fits the window with room for the answer.
-    prompt_tokens = await backend.count_tokens(context.messages)
-    assert prompt_tokens <= 400 - 100
+    assert await prompt_tokens(pool, "smollm2", context.messages) <= 400 - 100
     pool.close()
 
 
@@ -51,7 +49,7 @@ async def test_one_huge_turn_is_cut_not_allowed_to_push_everything_out() -> None
     context = await assemble(backend, PERSONA, history, max_tokens=100)
     assert context.cut == 1
     assert context.messages[-1]["content"].endswith(CUT_MARK)
-    assert await backend.count_tokens(context.messages) <= 600 - 100
+    assert await prompt_tokens(pool, "smollm2", context.messages) <= 600 - 100
     pool.close()
 
 
@@ -60,6 +58,6 @@ async def test_old_huge_turn_does_not_evict_newer_ones() -> None:
     history = [turn(1, "old " * 3000), turn(2, "Recent answer.", "assistant"), turn(3, "Newest question?")]
     context = await assemble(backend, PERSONA, history, max_tokens=100)
     contents = [m["content"] for m in context.messages[1:]]
-    assert contents[-2:] == ["Recent answer.", "ann: Newest question?"]
-    assert await backend.count_tokens(context.messages) <= 600 - 100
+    assert contents[-2:] == ["Recent answer.", "Newest question?"]
+    assert await prompt_tokens(pool, "smollm2", context.messages) <= 600 - 100
     pool.close()

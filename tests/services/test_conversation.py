@@ -10,7 +10,7 @@ import pytest
 
 from bot.db import history
 from bot.db.database import Database
-from bot.db.place_settings import Place
+from bot.domain import Place
 from bot.errors import GenerationInterrupted, InvalidInputError, NotFoundError, UnknownModelError
 from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService, Retention
@@ -20,8 +20,11 @@ from tests.standins.scripted import ScriptedBackend
 HERE = Place(guild_id=1, channel_id=10)
 
 
+PEOPLE = {"alice": 1, "bob": 2, "carol": 3}
+
+
 async def say(service: ConversationService, text: str, who: str = "alice", **kw: str) -> str:
-    async with aclosing(service.reply(HERE, who, 1, text, **kw)) as pieces:
+    async with aclosing(service.reply(HERE, who, PEOPLE[who], text, **kw)) as pieces:
         return "".join([p async for p in pieces])
 
 
@@ -53,7 +56,10 @@ async def test_persona_of_the_channel_and_its_parameters(database: Database, reg
     assert seen[0]["content"].startswith("You are an expert programmer")
     backend = registry.backend("echo")
     assert isinstance(backend, ScriptedBackend)
-    assert backend.calls[-1][1].temperature == 0.2
+    assert backend.calls[-1][1].temperature == 0.5  # coder states no temperature: the model's own default
+    await PersonaService(database).edit("coder", {"temperature": 0.35}, actor_id=5, guild_id=None)
+    await say(service, "Sort it again", model="echo")
+    assert backend.calls[-1][1].temperature == 0.35  # stated: it wins
     stored = await turns(database)
     assert (stored[-1].role, stored[-1].persona, stored[-1].model, stored[-1].status) == (
         "assistant",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -17,17 +18,20 @@ from tests.conftest import MODEL_CACHE
 PROMPT = "Write a long story about a dragon who learns to bake bread."
 
 
-def _start_playground(db_file: Path) -> subprocess.Popen[bytes]:
-    env = {
+def _env(db_file: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
         "MODEL_CACHE_DIR": str(MODEL_CACHE),
         "LOG_LEVEL": "WARNING",
         "DISCORD_TOKEN": "",
     }
+
+
+def _start_playground(db_file: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "bot", "chat", "--prompt", PROMPT],
-        env=env,
+        env=_env(db_file),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
@@ -61,4 +65,21 @@ async def test_sigkill_mid_answer_leaves_a_clean_database(tmp_path: Path) -> Non
         assert (await conn.scalar(text("PRAGMA integrity_check"))) == "ok"
         rows = (await conn.execute(text("SELECT role, content, status FROM turns ORDER BY id"))).all()
     await db.close()
-    assert [tuple(r) for r in rows] == [("user", PROMPT, "complete")]  # the user turn, and no half an answer
+    # The user's turn, and a record that an answer was in flight — never half an answer passed off as complete.
+    assert [tuple(r) for r in rows] == [("user", PROMPT, "complete"), ("assistant", "", "streaming")]
+
+    # The next run tidies what the crash left (nothing of the answer was kept) and answers from a clean history.
+    again = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "bot", "chat", "--prompt", "What is 2 + 2?", "--continue"],
+        env=_env(db_file),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert again.returncode == 0, again.stderr
+    db = await Database.open(f"sqlite+aiosqlite:///{db_file}")
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT role, status FROM turns ORDER BY id"))).all()
+    await db.close()
+    assert [tuple(r) for r in rows] == [("user", "complete"), ("user", "complete"), ("assistant", "complete")]

@@ -6,9 +6,8 @@ import pytest
 
 from bot.db import audit
 from bot.db.database import Database
-from bot.db.place_settings import Place
+from bot.domain import Persona, Place
 from bot.errors import InvalidInputError, NotFoundError
-from bot.personas import Persona
 from bot.services.personas import PersonaService
 
 

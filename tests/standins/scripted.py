@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncGenerator, Sequence
 from typing import Literal
 
-from bot.generation.types import ChatMessage, GenerationParams
+from bot.domain import ChatMessage, GenerationParams
 
 
 class ScriptedBackend:
@@ -23,6 +23,7 @@ class ScriptedBackend:
     ) -> None:
         self.name, self.text, self.delay, self.window, self.kind = name, text, delay, window, kind
         self.calls: list[tuple[list[ChatMessage], GenerationParams]] = []
+        self.defaults = GenerationParams(temperature=0.5)
         self.cancelled = 0
 
     def pieces(self, messages: Sequence[ChatMessage]) -> list[str]:
@@ -40,8 +41,11 @@ class ScriptedBackend:
             self.cancelled += 1
             raise
 
-    async def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
-        return sum(len(m["content"].split()) + 4 for m in messages)
+    async def sampling_defaults(self) -> GenerationParams:
+        return self.defaults
+
+    def needs_loading(self) -> bool:
+        return False
 
     async def count_text(self, texts: Sequence[str]) -> list[int]:
         return [len(t.split()) for t in texts]

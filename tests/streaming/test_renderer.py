@@ -97,7 +97,7 @@ async def test_stop_keeps_partial_text_and_marks_it() -> None:
         renderer.stop()
 
     outcome, _ = await clock.run(asyncio.gather(renderer.run(model(clock, words(500))), stop_later()))
-    assert outcome.status == "stopped"
+    assert outcome.status == "interrupted"
     final = sink.visible()[-1]
     assert final.endswith(STOPPED_MARK) and final.startswith("w0 w1")
     assert 30 <= len(outcome.text.split()) <= 70

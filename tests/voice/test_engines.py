@@ -17,8 +17,8 @@ import discord
 import pytest
 from google.auth.credentials import AnonymousCredentials
 
+from bot.domain import VoiceSettings
 from bot.errors import BotError
-from bot.personas import VoiceSettings
 from bot.voice.audio import FRAME_BYTES, PcmAudio, PcmSource
 from bot.voice.engines import GOOGLE_MAX_BYTES, EspeakEngine, GoogleEngine, byte_chunks
 

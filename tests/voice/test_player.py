@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 
-from bot.personas import VoiceSettings
+from bot.domain import VoiceSettings
 from bot.voice.audio import PcmAudio, to_discord_pcm
 from bot.voice.player import GuildPlayer
 from tests.voice.fakes import FakeVoiceConnection
@@ -18,6 +18,9 @@ class ToneEngine:
 
     def __init__(self) -> None:
         self.requests: list[str] = []
+
+    def check(self) -> str | None:
+        return None
 
     async def synthesize(self, text: str, voice: VoiceSettings | None = None) -> PcmAudio:
         self.requests.append(text)

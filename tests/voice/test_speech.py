@@ -6,7 +6,7 @@ import asyncio
 from contextlib import aclosing
 
 from bot.db.database import Database
-from bot.db.place_settings import Place
+from bot.domain import Place
 from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService
 from bot.voice.player import GuildPlayer
@@ -63,14 +63,16 @@ async def test_stopping_the_answer_stops_its_speech(database: Database, registry
 async def test_seed_api_speaks_through_the_hook() -> None:
     from bot.generation import facade
     from bot.settings import Settings
-    from bot.voice.speech import speech_hook_for
+    from bot.voice.manager import VoiceManager
     from tests.conftest import MODEL_CACHE
 
     generator = facade.HuggingFaceGenerator(Settings(_env_file=None, model_cache_dir=MODEL_CACHE))  # type: ignore[call-arg]
     generator.registry.register(ScriptedBackend(name="talker", text="Ahoy there. Welcome aboard!"))
     facade.use_generator(generator)
     player = GuildPlayer(FakeVoiceConnection(), ToneEngine(), idle_seconds=5)
-    facade.set_speech_hook(speech_hook_for(player))
+    voice = VoiceManager(ToneEngine(), idle_seconds=5)
+    voice.players[42] = player  # the bot is in voice in one server: the seed API's speech goes there
+    facade.set_speech_hook(voice.speak_anywhere)
     try:
         text = await facade.async_generate_response(
             {"name": "pirate", "system_prompt": "Be a pirate."},

@@ -37,6 +37,11 @@ class GuildGate:
         self._semaphores: dict[int | None, asyncio.Semaphore] = {}
         self._queued: dict[int | None, int] = {}
 
+    def would_wait(self, guild_id: int | None) -> bool:
+        """Whether an answer admitted now would queue behind others in this guild."""
+        semaphore = self._semaphores.get(guild_id)
+        return semaphore is not None and semaphore.locked()
+
     def check(self, guild_id: int | None) -> None:
         """Raise BusyError now when the queue is full (call before acknowledging, so the user hears at once)."""
         semaphore = self._semaphores.setdefault(guild_id, asyncio.Semaphore(self.limit))

@@ -1,0 +1,219 @@
+"""The one answer pipeline: every way of asking (slash command, mention, DM, channel chat, Regenerate, Continue, the
+terminal) goes through `AnswerService.answer`.
+
+Admission (checks, cooldown, bounded per-server queue) → acknowledgement → the server slot, held until the answer
+has finished rendering and speaking → conversation start (turns recorded before streaming) → optional voice →
+paced rendering with Stop / Regenerate / Continue → the stored outcome → errors told to the asker. Running answers
+are tracked so shutdown can let them finish or stop them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
+
+import discord
+
+from bot.answers.limits import Cooldowns, GuildGate
+from bot.answers.request import AnswerRequest, Path, Redo, Surface
+from bot.discord_ui.controls import FinishedControls, StopControls
+from bot.discord_ui.permissions import is_server_admin
+from bot.discord_ui.surfaces import ButtonSurface
+from bot.domain import AnswerStatus
+from bot.errors import BotError, BusyError
+from bot.services.conversation import ConversationService, Reply, check_text
+from bot.streaming.pacing import PacerRegistry
+from bot.streaming.renderer import Outcome, StreamRenderer
+from bot.voice.manager import VoiceManager
+from bot.voice.player import GuildPlayer
+from bot.voice.speech import speak_while_streaming
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 20.0
+STOP_GRACE_SECONDS = 5.0
+SPEECH_WAIT_SECONDS = 120.0  # the slot waits this long at most for an answer's speech to end
+GENERIC = "Something went wrong on my side. The bot's operators can find the details in its log."
+TRUNCATED_NOTICE = "-# ✂️ This answer reached its length limit. **Continue** picks it up."
+
+
+def left_out_notice(reply: Reply) -> str:
+    count = reply.left_out
+    if not count:
+        return ""
+    return f"-# {count} older message{'s' if count != 1 else ''} did not fit in my memory for this answer."
+
+
+async def _prefixed(prefix: str, pieces: AsyncIterator[str]) -> AsyncGenerator[str, None]:
+    if prefix:
+        yield prefix
+    async for piece in pieces:
+        yield piece
+
+
+class AnswerService:
+    def __init__(
+        self,
+        conversations: ConversationService,
+        pacers: PacerRegistry,
+        cooldowns: Cooldowns,
+        gate: GuildGate,
+        admin_ids: list[int],
+        max_prompt_chars: int | None = None,
+        voice: VoiceManager | None = None,
+    ) -> None:
+        self.conversations, self.pacers, self.cooldowns, self.gate = conversations, pacers, cooldowns, gate
+        self.voice = voice
+        self.admin_ids, self.max_prompt_chars = admin_ids, max_prompt_chars
+        self.accepting = True
+        self._running: dict[StreamRenderer, asyncio.Task[Any]] = {}
+        self._answer_ids = itertools.count(1)
+
+    async def answer(self, request: AnswerRequest, surface: Surface) -> Outcome | None:
+        """Answer one request on its surface. Never raises: every failure is told to the asker and logged."""
+        guild_id = request.place.guild_id
+        try:
+            self._admit(request)
+        except BotError as exc:
+            await surface.refuse(exc.user_message)
+            return None
+        await surface.acknowledge(queued=self.gate.would_wait(guild_id))
+        try:
+            async with self.gate.slot(guild_id):
+                reply = await self._start(request)
+                return await self._deliver(request, reply, surface)
+        except BotError as exc:
+            await surface.refuse(exc.user_message)
+        except Exception:
+            log.exception(
+                "Answer failed before it was shown (%s in channel %s)", request.path, request.place.channel_id
+            )
+            await surface.refuse(GENERIC)
+        return None
+
+    def _admit(self, request: AnswerRequest) -> None:
+        """Checks that need no waiting. Raises BotError saying what to do."""
+        if request.redo is None:
+            check_text(request.text, self.max_prompt_chars)
+        if not self.accepting:
+            raise BusyError("I'm restarting; please ask again in a moment.")
+        self.gate.check(request.place.guild_id)
+        self.cooldowns.check(request.asker_id)
+
+    async def _start(self, request: AnswerRequest) -> Reply:
+        conversations, place = self.conversations, request.place
+        if request.redo is None:
+            return await conversations.start(
+                place,
+                request.text,
+                request.asker_name,
+                request.asker_id,
+                request.persona,
+                request.model,
+                request.system,
+            )
+        if request.path == "continue":
+            return await conversations.resume(place, request.redo.answer_turn_id)
+        return await conversations.regenerate(place, request.redo.answer_turn_id)
+
+    async def _deliver(self, request: AnswerRequest, reply: Reply, surface: Surface) -> Outcome:
+        player, voice_notice = None, None
+        if request.speak or reply.speak:
+            try:
+                player = await surface.player()
+            except BotError as exc:
+                voice_notice = f"{exc.user_message} (Answered in text only.)"
+        answer_id = next(self._answer_ids)
+        outcome = await self._render(request, reply, surface, player, answer_id)
+        if player is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(SPEECH_WAIT_SECONDS):
+                    await player.wait_spoken(answer_id)
+            if answer_id in player.failures:
+                voice_notice = f"I couldn't speak this answer: {player.failures.pop(answer_id)}"
+        await surface.finished(outcome)
+        if voice_notice:  # only now: a follow-up sent before the answer would take the answer's place
+            await surface.note(voice_notice)
+        return outcome
+
+    async def _render(
+        self, request: AnswerRequest, reply: Reply, surface: Surface, player: GuildPlayer | None, answer_id: int
+    ) -> Outcome:
+        """Stream the reply into the surface, with Stop while it streams and Regenerate (and Continue) after."""
+        pacer = surface.pacer or self.pacers.for_channel(reply.place.channel_id)
+        sink = surface.sink()
+        allowed = self.allowed(request.asker_id)
+        holder: dict[str, Any] = {}
+
+        def finishing(outcome: Outcome) -> tuple[str, Any]:
+            holder["outcome"] = outcome
+            truncated = reply.status == AnswerStatus.TRUNCATED
+            controls = FinishedControls(
+                allowed,
+                lambda i: self._redo(i, "regenerate", request, reply, holder),
+                (lambda i: self._redo(i, "continue", request, reply, holder)) if truncated else None,
+            )
+            return (TRUNCATED_NOTICE if truncated else left_out_notice(reply)), controls
+
+        async def created(handles: list[Any]) -> None:
+            ids = [(h.channel.id, h.id) for h in handles if hasattr(h, "channel") and hasattr(h, "id")]
+            if ids:
+                await self.conversations.record_messages(reply, ids)
+
+        stop = StopControls(allowed, lambda: holder["renderer"].stop())
+        renderer = StreamRenderer(sink, pacer, stop, finishing=finishing, on_created=created)
+        holder["renderer"], holder["sink"] = renderer, sink
+        pieces: AsyncIterator[str] = reply.stream()
+        if player is not None:
+            pieces = speak_while_streaming(pieces, player, answer_id, reply.persona.voice, request.names)
+        task = asyncio.current_task()
+        assert task is not None
+        self._running[renderer] = task
+        try:
+            outcome = await renderer.run(_prefixed(reply.prefix, pieces))
+        finally:
+            self._running.pop(renderer, None)
+            stop.stop()
+        holder["outcome"] = outcome
+        if outcome.status == AnswerStatus.FAILED and not isinstance(outcome.error, BotError):
+            log.error("Answer failed in channel %s: %r", reply.place.channel_id, outcome.error)
+        return outcome
+
+    async def _redo(
+        self, interaction: discord.Interaction, path: Path, request: AnswerRequest, reply: Reply, holder: dict[str, Any]
+    ) -> None:
+        outcome: Outcome = holder["outcome"]
+        redo = Redo(reply.answer_turn_id, outcome.messages, holder["sink"])
+        again = AnswerRequest(
+            place=reply.place,
+            asker_id=request.asker_id,
+            asker_name=request.asker_name,
+            path=path,
+            speak=request.speak,
+            redo=redo,
+            names=request.names,
+        )
+        await self.answer(again, ButtonSurface(interaction, redo, self.voice))
+
+    def allowed(self, asker_id: int) -> Any:
+        return lambda user: user.id == asker_id or is_server_admin(user, self.admin_ids)
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    async def shutdown(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        """Take no new work; let running answers finish for `grace` seconds, then stop them (stored as interrupted)."""
+        self.accepting = False
+        if not self._running:
+            return
+        log.info("Waiting up to %.0f s for %d running answers", grace, len(self._running))
+        await asyncio.wait(set(self._running.values()), timeout=grace)
+        for renderer in list(self._running):
+            renderer.stop()
+        if self._running:
+            await asyncio.wait(set(self._running.values()), timeout=STOP_GRACE_SECONDS)

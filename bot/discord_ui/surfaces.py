@@ -1,0 +1,146 @@
+"""The surfaces a Discord question can be answered on: a slash command, a message, a button under an answer."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import discord
+
+from bot.answers.request import Redo
+from bot.discord_ui.sinks import ChannelSink, InteractionSink, ReusingSink
+from bot.discord_ui.speaking import player_for
+from bot.streaming.pacing import ChannelPacer
+from bot.streaming.renderer import MessageSink, Outcome
+from bot.voice.manager import VoiceManager
+from bot.voice.player import GuildPlayer
+
+log = logging.getLogger(__name__)
+
+ERROR_NOTICE_SECONDS = 15  # a channel message cannot be ephemeral; this reply removes itself instead
+QUEUED_NOTICE = "⏳ Your question is in line behind others here; the answer will appear in this channel."
+QUEUED_REACTION = "⏳"
+
+
+async def tell_privately(interaction: discord.Interaction, message: str) -> None:
+    """Tell only the user, whatever state the interaction is in, leaving no public "thinking…" behind."""
+    try:
+        if not interaction.response.is_done():
+            await interaction.response.send_message(message, ephemeral=True)
+            return
+        if interaction.response.type == discord.InteractionResponseType.deferred_channel_message:
+            original = await interaction.original_response()
+            if original.flags.loading:
+                if original.flags.ephemeral:
+                    await interaction.edit_original_response(content=message)
+                    return
+                # The first follow-up after a defer becomes the deferred response and keeps its visibility, so
+                # a public "thinking…" is completed and deleted before the private message goes out.
+                await interaction.edit_original_response(content="…")
+                await interaction.delete_original_response()
+        await interaction.followup.send(message, ephemeral=True)
+    except discord.HTTPException as exc:
+        log.warning("Could not tell user %s (%s): %s", interaction.user.id, exc, message)
+
+
+class InteractionSurface:
+    """A slash command: deferred at once (privately while it waits in line), answered in its response."""
+
+    pacer: ChannelPacer | None = None
+
+    def __init__(self, interaction: discord.Interaction, voice: VoiceManager | None) -> None:
+        self._interaction, self._voice = interaction, voice
+        self._queued = False
+
+    async def acknowledge(self, queued: bool) -> None:
+        self._queued = queued
+        if queued:
+            await self._interaction.response.defer(ephemeral=True, thinking=True)
+            await self._interaction.edit_original_response(content=QUEUED_NOTICE)
+        else:
+            await self._interaction.response.defer(thinking=True)  # within Discord's 3 s
+
+    async def refuse(self, message: str) -> None:
+        await tell_privately(self._interaction, message)
+
+    async def note(self, message: str) -> None:
+        await tell_privately(self._interaction, message)
+
+    def sink(self) -> MessageSink:
+        return InteractionSink(self._interaction, use_original=not self._queued)
+
+    async def player(self) -> GuildPlayer:
+        return await player_for(self._voice, self._interaction.user, self._interaction.guild)
+
+    async def finished(self, outcome: Outcome) -> None:
+        return None
+
+
+class MessageSurface:
+    """A mention, a DM or a chat message: a typing indicator, then a reply."""
+
+    pacer: ChannelPacer | None = None
+
+    def __init__(self, message: discord.Message, voice: VoiceManager | None, me: discord.abc.Snowflake) -> None:
+        self._message, self._voice, self._me = message, voice, me
+        self._reacted = False
+
+    async def acknowledge(self, queued: bool) -> None:
+        with contextlib.suppress(discord.HTTPException):
+            if queued:  # a message has no private reply: a reaction says it waits its turn
+                await self._message.add_reaction(QUEUED_REACTION)
+                self._reacted = True
+            await self._message.channel.typing()
+
+    async def refuse(self, message: str) -> None:
+        await self._clear_reaction()
+        try:
+            await self._message.reply(message, mention_author=False, delete_after=ERROR_NOTICE_SECONDS)
+        except discord.HTTPException as exc:
+            log.warning("Could not answer in channel %s: %s", self._message.channel.id, exc)
+
+    async def note(self, message: str) -> None:
+        log.info("Not told in channel %s (no private messages there): %s", self._message.channel.id, message)
+
+    def sink(self) -> MessageSink:
+        return ChannelSink(self._message)
+
+    async def player(self) -> GuildPlayer:
+        return await player_for(self._voice, self._message.author, self._message.guild)
+
+    async def finished(self, outcome: Outcome) -> None:
+        await self._clear_reaction()
+
+    async def _clear_reaction(self) -> None:
+        if self._reacted:
+            self._reacted = False
+            with contextlib.suppress(discord.HTTPException):
+                await self._message.remove_reaction(QUEUED_REACTION, self._me)
+
+
+class ButtonSurface:
+    """Regenerate or Continue under an earlier answer: the new text goes into that answer's messages."""
+
+    pacer: ChannelPacer | None = None
+
+    def __init__(self, interaction: discord.Interaction, redo: Redo, voice: VoiceManager | None) -> None:
+        self._interaction, self._voice = interaction, voice
+        self._sink = ReusingSink(redo.sink, redo.messages)
+
+    async def acknowledge(self, queued: bool) -> None:
+        return None  # the button press was acknowledged when it was clicked
+
+    async def refuse(self, message: str) -> None:
+        await tell_privately(self._interaction, message)
+
+    async def note(self, message: str) -> None:
+        await tell_privately(self._interaction, message)
+
+    def sink(self) -> MessageSink:
+        return self._sink
+
+    async def player(self) -> GuildPlayer:
+        return await player_for(self._voice, self._interaction.user, self._interaction.guild)
+
+    async def finished(self, outcome: Outcome) -> None:
+        await self._sink.delete_leftovers()
