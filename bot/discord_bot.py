@@ -14,7 +14,6 @@ from discord.ext import commands
 from bot.app import Services
 from bot.discord_ui.ratelimit_trace import rate_limit_trace
 from bot.discord_ui.recovery import recover_interrupted
-from bot.domain import Turn
 from bot.generation.facade import set_speech_hook
 from bot.settings import Settings
 from bot.voice.manager import VoiceManager, make_engine
@@ -61,11 +60,9 @@ class HFBot(commands.Bot):
         self.places = services.places
         self.registry = services.registry
         self.voice = services.voice
-        self._left_in_flight: list[Turn] | None = None
+        self._recovered = False
 
     async def setup_hook(self) -> None:
-        # Answers a crash left streaming; read before any new answer can start, mended once connected.
-        self._left_in_flight = await self.conversations.in_flight()
         for name in extension_names():
             await self.load_extension(name)
         guild_id = self.settings.dev_guild_id
@@ -87,7 +84,13 @@ class HFBot(commands.Bot):
                 "The Message Content intent is off: persona conversations answer only mentions and DMs. "
                 "Enable it in the Discord developer portal (Bot → Privileged Gateway Intents) for channel chat."
             )
-        left, self._left_in_flight = self._left_in_flight, None
+        if not self._recovered:  # once per process: on_ready fires again after every reconnect
+            self._recovered = True
+            await self.recover_after_crash()
+
+    async def recover_after_crash(self) -> None:
+        """Answers a crash left streaming (not this process's own): remove their marker and say so."""
+        left = [t for t in await self.conversations.in_flight() if t.id not in self.answers.running_turns]
         if left:
             await recover_interrupted(self, self.conversations, left)
 

@@ -71,6 +71,7 @@ class AnswerService:
         self.admin_ids, self.max_prompt_chars = admin_ids, max_prompt_chars
         self.accepting = True
         self._running: dict[StreamRenderer, asyncio.Task[Any]] = {}
+        self.running_turns: set[int] = set()  # stored answers streaming in this process right now
         self._answer_ids = itertools.count(1)
 
     async def answer(self, request: AnswerRequest, surface: Surface) -> Outcome | None:
@@ -173,10 +174,12 @@ class AnswerService:
         task = asyncio.current_task()
         assert task is not None
         self._running[renderer] = task
+        self.running_turns.add(reply.answer_turn_id)
         try:
             outcome = await renderer.run(_prefixed(reply.prefix, pieces))
         finally:
             self._running.pop(renderer, None)
+            self.running_turns.discard(reply.answer_turn_id)
             stop.stop()
         holder["outcome"] = outcome
         if outcome.status == AnswerStatus.FAILED and not isinstance(outcome.error, BotError):

@@ -87,8 +87,8 @@ class LocalModelPool:
             yield resident
         finally:
             resident.leases -= 1
-            resident.last_used = time.monotonic()
-            self._trim()
+            # Over budget, this model stayed only for its running answers; the one loaded meanwhile is wanted.
+            self._trim(first=name)
 
     def _adopt(self, loaded: LocalModel) -> None:
         # A smaller window than the model's bounds prompt memory and prefill time on a CPU.
@@ -97,9 +97,12 @@ class LocalModelPool:
         self._resident[loaded.name] = Resident(loaded, BatchScheduler(loaded, self.max_batch, self.max_waiting))
         self._trim(keep=loaded.name)
 
-    def _trim(self, keep: str | None = None) -> None:
-        """Evict least recently used idle models until at most `max_resident` remain."""
-        idle = sorted((r for n, r in self._resident.items() if r.leases == 0 and n != keep), key=lambda r: r.last_used)
+    def _trim(self, keep: str | None = None, first: str | None = None) -> None:
+        """Evict idle models (`first`, then the least recently used) until at most `max_resident` remain."""
+        idle = sorted(
+            (r for n, r in self._resident.items() if r.leases == 0 and n != keep),
+            key=lambda r: (r.loaded.name != first, r.last_used),
+        )
         while len(self._resident) > self.max_resident and idle:
             self.unload(idle.pop(0).loaded.name)
         if len(self._resident) > self.max_resident:

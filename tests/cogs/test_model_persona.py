@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import discord
+
 from bot.app import Services
 from bot.db import audit
 from bot.domain import Place
@@ -93,3 +95,30 @@ async def test_persona_voice_settings(simcord_env, services: Services) -> None:
     assert bad.ephemeral and "looks like `en-US`" in bad.response.content
     voice = (await services.personas.get("tutor")).voice
     assert voice is not None and (voice.language, voice.speaking_rate, voice.pitch) == ("fr-FR", 1.25, 0.0)
+
+
+async def test_admin_allowlist_limits_model_switching_to_listed_ids(simcord_env, simcord_bot, services) -> None:
+    s = server(simcord_env)
+    admins = s.guild.create_role("Other admins", permissions=discord.Permissions(manage_guild=True))
+    unlisted = s.guild.add_member(simcord_env.create_user("carl"), roles=[admins])
+    simcord_bot.admin_ids.append(s.admin.id)  # ADMIN_USER_IDS=<ada's id>
+    refused = await unlisted.slash(s.channel, "model set", name="echo")
+    assert refused.ephemeral and refused.response.content == "Only server admins (Manage Server) can do that."
+    assert await services.places.model_in_force(Place(s.guild.id, s.channel.id)) == ("scripted", "default")
+    done = await s.admin.slash(s.channel, "model set", name="echo")
+    assert "Now using **echo" in done.response.content
+
+
+async def test_manage_channels_alone_sets_the_channel_persona_but_not_the_servers(simcord_env, services) -> None:
+    s = server(simcord_env)
+    moderators = s.guild.create_role("Mods", permissions=discord.Permissions(manage_channels=True))
+    mod = s.guild.add_member(simcord_env.create_user("mo"), roles=[moderators])
+    here = await mod.slash(s.channel, "persona set", name="tutor")
+    assert here.response.content == "From the next message on, I'm **tutor** here."
+    server_wide = await mod.slash(s.channel, "persona set", name="coder", scope="guild")
+    assert server_wide.ephemeral
+    assert server_wide.response.content == "Only server admins (Manage Server) can do that."
+    model = await mod.slash(s.channel, "model set", name="echo")
+    assert model.response.content == "Only server admins (Manage Server) can do that."
+    resolved = await services.places.resolved(Place(s.guild.id, s.channel.id))
+    assert (resolved.persona.name, resolved.persona_from) == ("tutor", "channel")

@@ -53,12 +53,14 @@ async def test_model_loading_503_is_retried_then_succeeds(chat_server: ChatServe
     assert chat_server.attempts["loading-2"] == 3
 
 
-async def test_429_waits_for_retry_after(chat_server: ChatServer) -> None:
-    chat_server.retry_after = "1"
+@pytest.mark.parametrize("retry_after", [0.3, 1.6])
+async def test_429_waits_for_retry_after(chat_server: ChatServer, retry_after: float) -> None:
+    # Neither value equals the 1 s first backoff used when a server gives no hint.
+    chat_server.retry_after = str(retry_after)
     pieces = await collect(backend(chat_server, "ratelimit-1"))
     assert "".join(pieces) == REPLY
     first, second = chat_server.request_times
-    assert second - first >= 0.95  # the server's Retry-After was honoured, not a fixed short backoff
+    assert retry_after - 0.05 <= second - first <= retry_after + 0.6  # the server's hint, not a fixed backoff
 
 
 async def test_throttling_that_never_ends_gives_a_readable_error(chat_server: ChatServer) -> None:
@@ -114,11 +116,16 @@ async def test_closing_the_stream_closes_the_connection(chat_server: ChatServer)
     assert chat_server.disconnects == 1
 
 
-async def test_empty_messages_rejected_before_any_request(chat_server: ChatServer) -> None:
-    from bot.generation.types import validate_messages
-
-    with pytest.raises(InvalidInputError):
-        validate_messages([])
-    with pytest.raises(InvalidInputError, match="no text"):
-        validate_messages([{"role": "user", "content": "   "}])
-    assert chat_server.requests == []
+@pytest.mark.parametrize(
+    "messages, reason",
+    [
+        ([], "nothing to answer"),
+        ([{"role": "user", "content": "   "}], "no text"),
+        ([{"role": "wizard", "content": "hi"}], "unknown role"),
+        ([{"role": "system", "content": "Be brief."}], "only a system prompt"),
+    ],
+)
+async def test_bad_messages_are_refused_before_any_request(chat_server: ChatServer, messages, reason) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidInputError, match=reason):
+        await collect(backend(chat_server), messages)
+    assert chat_server.requests == []  # refused by the backend itself: nothing went over the wire

@@ -111,3 +111,24 @@ async def test_converted_cache_gives_identical_answers(smollm2_pool: LocalModelP
     from_cache = await collect(LocalBackend("smollm2", reloaded), STORY, params)
     reloaded.close()
     assert "".join(from_gguf) == "".join(from_cache)
+
+
+async def test_switching_models_never_unloads_one_that_is_answering() -> None:
+    second = str(MODEL_CACHE / "SmolLM2-135M-Instruct.Q4_1")  # the converted copy, loaded as a second model
+    pool = LocalModelPool(cache_dir=MODEL_CACHE, max_resident=1, dtype="float32")
+    first, other = LocalBackend("smollm2", pool), LocalBackend(second, pool)
+    alone = "".join(await collect(first, STORY, GenerationParams(max_tokens=30)))
+    received: list[str] = []
+    async with aclosing(first.stream(STORY, GenerationParams(max_tokens=30))) as pieces:
+        async for piece in pieces:
+            if isinstance(piece, str):
+                received.append(piece)
+            if len(received) == 3 and other.needs_loading():
+                await other.context_window()  # another channel switches model while this answer runs
+                assert sorted(pool.resident_names()) == sorted(["smollm2", second])  # over budget, not unloaded
+    assert "".join(received) == alone  # the running answer finished untouched
+    assert pool.resident_names() == [second]  # then the budget holds again
+    await other.context_window()
+    await first.context_window()  # nothing is answering now: loading evicts the least recently used at once
+    assert pool.resident_names() == ["smollm2"]
+    pool.close()

@@ -1,0 +1,132 @@
+"""The answer pipeline's admission and server slot, through its public entry point with a recording surface."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, Sequence
+from typing import Any
+
+from bot.answers.limits import Cooldowns, GuildGate
+from bot.answers.request import AnswerRequest
+from bot.answers.service import AnswerService
+from bot.db.database import Database
+from bot.domain import ChatMessage, GenerationParams, Place
+from bot.errors import BotError
+from bot.generation.registry import ModelRegistry
+from bot.services.conversation import ConversationService
+from bot.streaming.pacing import PacerRegistry
+from bot.streaming.renderer import Outcome
+from tests.standins.scripted import ScriptedBackend
+
+
+class GatedBackend(ScriptedBackend):
+    """Streams a word, then waits for the test; counts streams running at once."""
+
+    def __init__(self) -> None:
+        super().__init__(name="gated", text="one two")
+        self.gate = asyncio.Event()
+        self.active = self.most_active = 0
+
+    async def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> AsyncGenerator[str, None]:
+        self.calls.append((list(messages), params))
+        self.active += 1
+        self.most_active = max(self.most_active, self.active)
+        try:
+            yield "one"
+            await self.gate.wait()
+            yield " two"
+        finally:
+            self.active -= 1
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.contents: list[str] = []
+
+    async def create(self, content: str, view: Any | None) -> int:
+        self.contents.append(content)
+        return len(self.contents) - 1
+
+    async def edit(self, handle: Any, content: str, view: Any | None) -> None:
+        self.contents[handle] = content
+
+
+class RecordingSurface:
+    pacer = None
+
+    def __init__(self) -> None:
+        self.acknowledged: list[bool] = []
+        self.refusals: list[str] = []
+        self.messages = RecordingSink()
+
+    async def acknowledge(self, queued: bool) -> None:
+        self.acknowledged.append(queued)
+
+    async def refuse(self, message: str) -> None:
+        self.refusals.append(message)
+
+    async def note(self, message: str) -> None:
+        return None
+
+    def sink(self) -> RecordingSink:
+        return self.messages
+
+    async def player(self) -> Any:
+        raise BotError("no voice here")
+
+    async def finished(self, outcome: Outcome) -> None:
+        return None
+
+
+def pipeline(database: Database, registry: ModelRegistry, limit: int) -> AnswerService:
+    conversations = ConversationService(database, registry)
+    return AnswerService(conversations, PacerRegistry(), Cooldowns(0), GuildGate(limit), admin_ids=[])
+
+
+async def test_the_server_slot_is_held_until_the_answer_is_shown(database: Database, registry: ModelRegistry) -> None:
+    backend = GatedBackend()
+    registry.register(backend)
+    registry.default_model = "gated"
+    answers = pipeline(database, registry, limit=1)
+    first, second = RecordingSurface(), RecordingSurface()
+    asking = [
+        asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), 1, "ann", "first", "mention"), first)),
+        asyncio.create_task(answers.answer(AnswerRequest(Place(7, 71), 2, "bob", "second", "chat"), second)),
+    ]
+    async with asyncio.timeout(5):
+        while not (backend.active and second.acknowledged):
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.2)
+    assert (first.acknowledged, second.acknowledged) == ([False], [True])  # the second asker is told it waits
+    assert len(backend.calls) == 1  # and its model stream has not started
+    backend.gate.set()
+    outcomes = await asyncio.gather(*asking)
+    assert backend.most_active == 1 and len(backend.calls) == 2
+    assert [o.text for o in outcomes if o is not None] == ["one two", "one two"]
+    assert first.messages.contents == second.messages.contents == ["one two"]
+
+
+async def test_a_full_queue_refuses_at_once_and_other_servers_are_unaffected(
+    database: Database, registry: ModelRegistry
+) -> None:
+    backend = GatedBackend()
+    registry.register(backend)
+    registry.default_model = "gated"
+    answers = pipeline(database, registry, limit=1)
+    running = [
+        asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), i, "x", "q", "ask"), RecordingSurface()))
+        for i in range(3)  # one runs, two wait (two waiting per slot)
+    ]
+    await asyncio.sleep(0.2)
+    refused = RecordingSurface()
+    assert await answers.answer(AnswerRequest(Place(7, 70), 9, "late", "q", "ask"), refused) is None
+    assert refused.refusals == [
+        "I'm answering as many questions here as I can right now. Please try again in a minute."
+    ]
+    assert refused.acknowledged == []  # refused before anything was shown
+    elsewhere = RecordingSurface()
+    other = asyncio.create_task(answers.answer(AnswerRequest(Place(8, 80), 10, "eve", "q", "ask"), elsewhere))
+    await asyncio.sleep(0.2)
+    assert elsewhere.acknowledged == [False]
+    backend.gate.set()
+    await asyncio.gather(*running, other)
