@@ -137,7 +137,7 @@ class BatchScheduler:
         cache = DynamicCache(config=model.config)
         prompt = request.prompt.to(self.loaded.device)
         out = model(input_ids=prompt, attention_mask=torch.ones_like(prompt), cache=cache, use_cache=True)
-        token = next_token(out.logits[0, -1], request.params, prompt[0], request.generator)
+        token = next_token(out.logits[0, -1], request.params, prompt[0, :0], request.generator)
         request.streamer.put(prompt)  # the streamer skips the prompt, as with generate()
         mask = torch.ones_like(prompt)
         if self._cache is None:
@@ -168,7 +168,9 @@ class BatchScheduler:
         self._mask = mask
         tokens = []
         for row, request in enumerate(self._rows):
-            seen = torch.cat([request.prompt[0].to(self._mask.device), self._last.new_tensor(request.produced)])
+            # Only the answer's own tokens are penalised: penalising the prompt's words keeps a small model from
+            # saying "The capital of France is Paris" to "What is the capital of France?".
+            seen = self._last.new_tensor(request.produced)
             tokens.append(next_token(out.logits[row, -1], request.params, seen, request.generator))
         self._last = torch.tensor(tokens, device=self.loaded.device).unsqueeze(1)
         for row, token in enumerate(tokens):
