@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.db import audit
 from bot.db.database import Database
 from bot.db.place_settings import Resolved, change_place, resolve
 from bot.domain import Place, Scope
@@ -32,6 +33,10 @@ class PlaceSettingsService:
         async with self.db.sessions.begin() as session:
             await change_place(session, place, scope, actor_id, "model.set", entry.name, model=entry.name)
         return entry
+
+    async def recent_changes(self, guild_id: int | None, limit: int = 15) -> list[audit.AuditEntry]:
+        async with self.db.sessions() as session:
+            return await audit.recent(session, guild_id, limit)
 
     async def set_flag(self, place: Place, scope: Scope, flag: str, value: bool | None, actor_id: int | None) -> None:
         if flag not in ("persona_chat", "speak"):

@@ -122,3 +122,12 @@ async def test_manage_channels_alone_sets_the_channel_persona_but_not_the_server
     assert model.response.content == "Only server admins (Manage Server) can do that."
     resolved = await services.places.resolved(Place(s.guild.id, s.channel.id))
     assert (resolved.persona.name, resolved.persona_from) == ("tutor", "channel")
+
+
+async def test_changes_lists_the_audit_trail_for_admins_only(simcord_env, services) -> None:
+    s = server(simcord_env)
+    await s.admin.slash(s.channel, "model set", name="echo")
+    denied = await s.member.slash(s.channel, "changes")
+    assert denied.ephemeral and denied.response.content == "Only server admins (Manage Server) can do that."
+    shown = await s.admin.slash(s.channel, "changes")
+    assert shown.ephemeral and f"<@{s.admin.id}> `model.set` channel:{s.channel.id} echo" in shown.response.content
