@@ -26,7 +26,7 @@ async def smollm2_pool() -> AsyncIterator[LocalModelPool]:
     """The real packaged SmolLM2 in float32, loaded once for the whole run.
 
     float32 because several tests check exact equalities (a batched answer equals its solo answer) that bfloat16's
-    rounding does not promise; the quiz test checks the `auto` (bfloat16 here) form answers as well."""
+    rounding does not promise."""
     pool = LocalModelPool(cache_dir=MODEL_CACHE, dtype="float32")
     await pool.get("smollm2")
     yield pool

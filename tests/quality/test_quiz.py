@@ -14,7 +14,7 @@ from tests.quality.quiz import QUIZ, right
 
 
 async def test_default_persona_answers_the_quiz(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    # The shipped defaults: the persona in force, the model's own sampling, LOCAL_DTYPE=auto (bfloat16 here).
+    # The shipped defaults: the persona in force, the model's own sampling, LOCAL_DTYPE=auto.
     settings = Settings(_env_file=None, model_cache_dir=MODEL_CACHE)  # type: ignore[call-arg]
     db = await Database.open(f"sqlite+aiosqlite:///{tmp_path / 'quiz.db'}")
     registry = build_registry(settings)
