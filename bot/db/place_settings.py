@@ -13,7 +13,6 @@ from bot.db import audit
 from bot.db.models import PersonaRow, PlaceSettingRow
 from bot.db.personas import to_persona
 from bot.domain import Persona, Place, Scope
-from bot.errors import InvalidInputError
 
 FIELDS = ("model", "persona_id", "persona_chat", "speak")
 
@@ -37,7 +36,7 @@ def scope_id_for(place: Place, scope: Scope) -> int:
         return place.channel_id
     if scope == "guild":
         if place.guild_id is None:
-            raise InvalidInputError("Server-wide settings only make sense inside a server.")
+            raise ValueError("a guild-scope setting needs a place in a guild")
         return place.guild_id
     return 0
 

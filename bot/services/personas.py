@@ -14,6 +14,7 @@ from bot.db.database import Database
 from bot.db.place_settings import change_place
 from bot.domain import Persona, Place, Scope, VoiceSettings
 from bot.errors import InvalidInputError, NotFoundError
+from bot.services.settings import check_scope
 
 NAME_PATTERN = re.compile(r"^[\w-]{2,32}$")  # letters (any script), digits, _ and -
 MAX_PROMPT_CHARS = 4000
@@ -110,6 +111,7 @@ class PersonaService:
 
     async def use(self, place: Place, scope: Scope, name: str | None, actor_id: int | None) -> Persona | None:
         """Set the persona in force for a channel or server; `None` resets it to the inherited one."""
+        check_scope(place, scope)
         async with self.db.sessions.begin() as session:
             row = await repo.persona_row(session, name) if name is not None else None
             if name is not None and row is None:

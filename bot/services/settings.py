@@ -6,8 +6,13 @@ from bot.db import audit
 from bot.db.database import Database
 from bot.db.place_settings import Resolved, change_place, resolve
 from bot.domain import Place, Scope
-from bot.errors import BotError
+from bot.errors import BotError, InvalidInputError
 from bot.generation.registry import ModelEntry, ModelRegistry
+
+
+def check_scope(place: Place, scope: Scope) -> None:
+    if scope == "guild" and place.guild_id is None:
+        raise InvalidInputError("Server-wide settings only make sense inside a server.")
 
 
 class PlaceSettingsService:
@@ -30,6 +35,7 @@ class PlaceSettingsService:
         entry = self.registry.entry(name)
         if self.registry.needs_loading(entry.name):
             await self.registry.backend(entry.name).context_window()  # loads it; a failure raises here
+        check_scope(place, scope)
         async with self.db.sessions.begin() as session:
             await change_place(session, place, scope, actor_id, "model.set", entry.name, model=entry.name)
         return entry
@@ -41,5 +47,6 @@ class PlaceSettingsService:
     async def set_flag(self, place: Place, scope: Scope, flag: str, value: bool | None, actor_id: int | None) -> None:
         if flag not in ("persona_chat", "speak"):
             raise BotError(f"Unknown setting `{flag}`.")
+        check_scope(place, scope)
         async with self.db.sessions.begin() as session:
             await change_place(session, place, scope, actor_id, f"{flag}.set", str(value), **{flag: value})

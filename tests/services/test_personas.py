@@ -53,3 +53,10 @@ async def test_create_edit_delete_with_audit(database: Database) -> None:
 async def test_server_scope_needs_a_server(database: Database) -> None:
     with pytest.raises(InvalidInputError, match="server"):
         await PersonaService(database).use(Place(None, 5), "guild", "tutor", actor_id=1)
+
+
+async def test_server_scope_outside_a_server_is_refused_with_a_sentence(database) -> None:  # type: ignore[no-untyped-def]
+    from bot.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="only make sense inside a server"):
+        await PersonaService(database).use(Place(guild_id=None, channel_id=5), "guild", "tutor", actor_id=1)
