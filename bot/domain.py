@@ -16,14 +16,6 @@ Role = Literal["system", "user", "assistant"]
 Scope = Literal["channel", "guild", "global"]
 
 
-class ContentPart(TypedDict, total=False):
-    """One part of a multi-part message (OpenAI style): text, or an image by URL."""
-
-    type: Literal["text", "image_url"]
-    text: str
-    image_url: dict[str, str]
-
-
 class ChatMessage(TypedDict):
     role: Role
     content: str
@@ -43,10 +35,6 @@ class AnswerStatus(StrEnum):
     TRUNCATED = "truncated"  # the length limit cut it; Continue picks it up
     INTERRUPTED = "interrupted"  # stopped by the asker, by shutdown, or by a crash
     FAILED = "failed"
-
-    @property
-    def finished(self) -> bool:
-        return self is not AnswerStatus.STREAMING
 
 
 @dataclass(frozen=True, slots=True)

@@ -205,10 +205,6 @@ class AnswerService:
     def allowed(self, asker_id: int) -> Any:
         return lambda user: user.id == asker_id or is_server_admin(user, self.admin_ids)
 
-    @property
-    def running(self) -> int:
-        return len(self._running)
-
     async def shutdown(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
         """Take no new work; let running answers finish for `grace` seconds, then stop them (stored as interrupted)."""
         self.accepting = False

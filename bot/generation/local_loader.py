@@ -26,7 +26,6 @@ class LocalModel:
     context_window: int
     device: str
     sampling: GenerationParams = field(default_factory=GenerationParams)
-    dtype: str = "float32"
 
 
 def pick_device(preferred: str | None = None) -> str:
@@ -143,4 +142,4 @@ def load_local_model(
         window,
     )
     sampling = sampling_of(name, getattr(model, "generation_config", None))
-    return LocalModel(name, model, tokenizer, window, target, sampling, chosen)
+    return LocalModel(name, model, tokenizer, window, target, sampling)
