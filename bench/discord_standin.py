@@ -1,8 +1,10 @@
-"""A local stand-in for Discord's message endpoints that enforces the per-channel rate limit with real headers.
+"""A local stand-in for Discord's message endpoints that enforces rate limits with real headers.
 
-5 message creates/edits per 5 s per channel (a fixed window from the first request, as Discord's buckets work),
-`X-RateLimit-*` headers on every answer and a 429 with `retry_after` past the limit. Every accepted request is
-recorded with its time, so a benchmark can replay what a user saw.
+Per channel, 5 message creates per 5 s and 5 message edits per 5 s, counted apart but announced under one bucket id
+(as Discord does; `same_bucket_id=False` gives them ids of their own); per interaction token, 5 webhook requests per
+2 s; and a hidden per-channel sub-limit on interaction webhooks that shows up only as a `X-RateLimit-Scope: shared`
+429. Windows are fixed from their first request, as Discord's buckets work. Every accepted request is recorded with
+its time, so a benchmark can replay what a user saw.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 LIMIT, WINDOW = 5, 5.0
+WEBHOOK_LIMIT, WEBHOOK_WINDOW = 5, 2.0
+SHARED_LIMIT, SHARED_WINDOW = 12, 5.0  # hidden: interaction requests per channel
 APPLICATION_ID = 1
 
 
@@ -30,14 +34,22 @@ class Seen:
     channel_id: int
     message_id: int
     content: str
+    token: str = ""
+    flags: int = 0
 
 
 @dataclass
 class DiscordStandin:
-    buckets: dict[int, Bucket] = field(default_factory=dict)
+    same_bucket_id: bool = True
+    buckets: dict[str, Bucket] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
     rejected: int = 0
+    rejected_by: dict[str, int] = field(default_factory=dict)  # "route (scope)" -> 429s
+    channel_of_token: dict[str, int] = field(default_factory=dict)  # interaction token -> its channel
+    shared_times: dict[int, list[float]] = field(default_factory=dict)
     callbacks: dict[str, float] = field(default_factory=dict)  # interaction id -> when its acknowledgement came
+    original: dict[str, dict[str, object]] = field(default_factory=dict)  # token -> its callback body
+    original_ids: dict[str, int] = field(default_factory=dict)  # token -> the id of its response message
     url: str = ""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _runner: web.AppRunner | None = None
@@ -51,7 +63,12 @@ class DiscordStandin:
         app.router.add_put("/api/v10/applications/{app}/commands", self._commands)
         app.router.add_post("/api/v10/interactions/{interaction}/{token}/callback", self._callback)
         app.router.add_patch("/api/v10/webhooks/{app}/{token}/messages/{message}", self._webhook_message)
+        app.router.add_get("/api/v10/webhooks/{app}/{token}/messages/{message}", self._webhook_get)
+        app.router.add_delete("/api/v10/webhooks/{app}/{token}/messages/{message}", self._webhook_delete)
         app.router.add_post("/api/v10/webhooks/{app}/{token}", self._webhook_message)
+        app.router.add_put("/api/v10/channels/{channel}/messages/{message}/reactions/{emoji}/@me", self._empty)
+        app.router.add_delete("/api/v10/channels/{channel}/messages/{message}/reactions/{emoji}/@me", self._empty)
+        app.router.add_post("/api/v10/channels/{channel}/typing", self._empty)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -62,6 +79,20 @@ class DiscordStandin:
     async def stop(self) -> None:
         if self._runner:
             await self._runner.cleanup()
+
+    async def _empty(self, _request: web.Request) -> web.Response:
+        return web.Response(status=204)
+
+    async def _webhook_get(self, request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        message_id = self.original_ids.setdefault(token, next(self._ids))
+        payload = _message_payload(self.channel_of_token.get(token, 0), message_id, "")
+        data = self.original.get(token, {}).get("data") or {}
+        payload["flags"] = 128 | (int(data.get("flags") or 0) & 64)  # type: ignore[union-attr]
+        return _json(payload)
+
+    async def _webhook_delete(self, request: web.Request) -> web.Response:
+        return web.Response(status=204)
 
     async def _me(self, _request: web.Request) -> web.Response:
         return _json({"id": "1", "username": "bench", "discriminator": "0", "avatar": None})
@@ -97,52 +128,95 @@ class DiscordStandin:
         interaction = request.match_info["interaction"]
         self.callbacks.setdefault(interaction, time.monotonic())
         body = await request.json()
+        self.original[request.match_info["token"]] = body
         deferred = body.get("type") == 5
+        message_id = self.original_ids.setdefault(request.match_info["token"], next(self._ids))
+        ephemeral = bool(int((body.get("data") or {}).get("flags") or 0) & 64)
         return _json(
             {
                 "interaction": {
                     "id": interaction,
                     "type": 2,
-                    "response_message_id": str(next(self._ids)),
+                    "response_message_id": str(message_id),
                     "response_message_loading": deferred,
-                    "response_message_ephemeral": False,
+                    "response_message_ephemeral": ephemeral,
                 }
             }
         )
 
-    async def _webhook_message(self, request: web.Request) -> web.Response:
-        body = await request.json() if request.can_read_body else {}
-        return _json(_message_payload(7000, next(self._ids), body.get("content", "")))
-
-    async def _message(self, request: web.Request) -> web.Response:
-        channel = int(request.match_info["channel"])
+    def _limit(self, key: str, bucket_id: str, limit: int, window: float, route: str) -> web.Response | dict[str, str]:
+        """Count one request in its bucket: its headers, or the 429 that refuses it."""
         now = time.monotonic()
-        bucket = self.buckets.setdefault(channel, Bucket(start=now))
-        if now - bucket.start >= WINDOW:
+        bucket = self.buckets.setdefault(key, Bucket(start=now))
+        if now - bucket.start >= window:
             bucket.start, bucket.used = now, 0
-        reset_after = WINDOW - (now - bucket.start)
+        reset_after = window - (now - bucket.start)
         headers = {
-            "X-RateLimit-Limit": str(LIMIT),
-            "X-RateLimit-Bucket": f"channel-{channel}",
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Bucket": bucket_id,
             "X-RateLimit-Reset-After": f"{reset_after:.3f}",
             "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
         }
-        if bucket.used >= LIMIT:
-            self.rejected += 1
-            headers.update(
-                {"X-RateLimit-Remaining": "0", "Retry-After": f"{reset_after:.3f}", "X-RateLimit-Scope": "user"}
-            )
-            return _json(
-                {"message": "You are being rate limited.", "retry_after": reset_after, "global": False},
-                status=429,
-                headers=headers,
-            )
+        if bucket.used >= limit:
+            headers.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Scope": "user"})
+            return self._refuse(route, "user", reset_after, headers)
         bucket.used += 1
-        headers["X-RateLimit-Remaining"] = str(LIMIT - bucket.used)
-        body = await request.json()
+        headers["X-RateLimit-Remaining"] = str(limit - bucket.used)
+        return headers
+
+    def _refuse(self, route: str, scope: str, retry_after: float, headers: dict[str, str]) -> web.Response:
+        self.rejected += 1
+        self.rejected_by[f"{route} ({scope})"] = self.rejected_by.get(f"{route} ({scope})", 0) + 1
+        # discord.py treats a 429 without Cloudflare's Via header as a ban and gives up.
+        headers = {**headers, "Retry-After": f"{retry_after:.3f}", "X-RateLimit-Scope": scope, "Via": "1.1 google"}
+        body = {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
+        return _json(body, status=429, headers=headers)
+
+    async def _webhook_message(self, request: web.Request) -> web.Response:
+        token = request.match_info["token"]
+        editing = request.method == "PATCH"
+        route = "PATCH webhook message" if editing else "POST webhook"
+        channel = self.channel_of_token.get(token, 0)
+        now = time.monotonic()
+        recent = [t for t in self.shared_times.get(channel, []) if now - t < SHARED_WINDOW]
+        if channel and len(recent) >= SHARED_LIMIT:
+            return self._refuse(route, "shared", recent[0] + SHARED_WINDOW - now, {})
+        limited = self._limit(f"webhook-{token}", f"webhook-{token}", WEBHOOK_LIMIT, WEBHOOK_WINDOW, route)
+        if isinstance(limited, web.Response):
+            return limited
+        self.shared_times[channel] = [*recent, now]
+        body = await _body(request)
+        message = request.match_info.get("message")
+        message_id = next(self._ids) if message in (None, "@original") else int(message)
+        if message == "@original":
+            message_id = self.original_ids.setdefault(token, message_id)
+        flags = int(body.get("flags") or 0)
+        self.seen.append(Seen(now, channel, message_id, str(body.get("content", "")), token, flags))
+        return _json(_message_payload(channel, message_id, str(body.get("content", ""))), headers=limited)
+
+    async def _message(self, request: web.Request) -> web.Response:
+        channel = int(request.match_info["channel"])
+        editing = request.method == "PATCH"
+        kind = "edit" if editing else "create"
+        bucket_id = f"channel-{channel}" if self.same_bucket_id else f"channel-{channel}-{kind}"
+        route = "PATCH channel message" if editing else "POST channel message"
+        limited = self._limit(f"channel-{channel}:{kind}", bucket_id, LIMIT, WINDOW, route)
+        if isinstance(limited, web.Response):
+            return limited
+        body = await _body(request)
         message_id = int(request.match_info.get("message") or next(self._ids))
-        self.seen.append(Seen(now, channel, message_id, body.get("content", "")))
-        return _json(_message_payload(channel, message_id, body.get("content", "")), headers=headers)
+        self.seen.append(Seen(time.monotonic(), channel, message_id, str(body.get("content", ""))))
+        return _json(_message_payload(channel, message_id, str(body.get("content", ""))), headers=limited)
+
+
+async def _body(request: web.Request) -> dict[str, object]:
+    """A JSON body, or the `payload_json` part of a multipart one (discord.py sends files and views that way)."""
+    if not request.can_read_body:
+        return {}
+    if request.content_type.startswith("multipart/"):
+        form = await request.post()
+        return dict(json.loads(str(form.get("payload_json", "{}"))))
+    return dict(await request.json())
 
 
 def _json(payload: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

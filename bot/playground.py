@@ -25,11 +25,11 @@ QUIT = {"/quit", "/exit", "quit", "exit"}
 class Unpaced:
     """The terminal has no rate limits: every update is written at once."""
 
-    def next_slot(self, urgent: bool = False) -> float:
-        return 0.0
-
-    async def acquire(self, urgent: bool = False) -> None:
+    async def acquire(self, kind: Any = None, urgent: Any = None) -> None:
         return None
+
+    def has_own_budget(self, kind: Any) -> bool:
+        return True
 
     @contextmanager
     def streaming(self) -> Iterator[None]:
@@ -64,9 +64,11 @@ class TerminalSink:
 
 class TerminalSurface:
     def __init__(self, out: TextIO) -> None:
-        self.pacer: Any = Unpaced()
         self._out = out
         self.refusal: str | None = None
+
+    def lane(self, pacers: Any, channel_id: int) -> Any:
+        return Unpaced()
 
     async def acknowledge(self, queued: bool) -> None:
         return None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bot.domain import Place
-from bot.streaming.pacing import ChannelPacer
+from bot.streaming.pacing import Lane, PacerRegistry
 from bot.streaming.renderer import MessageSink, Outcome
 from bot.voice.player import GuildPlayer
 
@@ -43,7 +43,8 @@ class AnswerRequest:
 
 
 class Surface(Protocol):
-    pacer: ChannelPacer | None  # None: the channel's own pacer
+    def lane(self, pacers: PacerRegistry, channel_id: int) -> Lane:
+        """Which pacing lane the answer's messages are written through."""
 
     async def acknowledge(self, queued: bool) -> None:
         """Show at once that the question was taken (and, when `queued`, that it waits for its turn)."""

@@ -145,7 +145,7 @@ class AnswerService:
         self, request: AnswerRequest, reply: Reply, surface: Surface, player: GuildPlayer | None, answer_id: int
     ) -> Outcome:
         """Stream the reply into the surface, with Stop while it streams and Regenerate (and Continue) after."""
-        pacer = surface.pacer or self.pacers.for_channel(reply.place.channel_id)
+        pacer = surface.lane(self.pacers, reply.place.channel_id)
         sink = surface.sink()
         allowed = self.allowed(request.asker_id)
         holder: dict[str, Any] = {}

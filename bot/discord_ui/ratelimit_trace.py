@@ -1,30 +1,64 @@
-"""Feeding Discord's rate-limit headers to the per-channel pacers.
+"""Feeding Discord's rate-limit headers to the pacing lanes.
 
-discord.py accepts an aiohttp `TraceConfig` (`http_trace`); every response to a channel-message request reports the
-bucket's remaining requests and when it resets, so a pacer whose estimate was too optimistic (other traffic of the
-bot in that channel) waits for the reset instead of letting discord.py sleep on an empty bucket.
+discord.py accepts an aiohttp `TraceConfig` (`http_trace`), so every response it receives passes through here on its
+way in: a channel's message creates and edits, and an interaction's webhook messages. Each teaches its lane the
+bucket it belongs to (limit, remaining, reset), and a 429 holds the lane (or, for the hidden per-channel
+sub-limit that shows up only as `X-RateLimit-Scope: shared`, the channel) for its `Retry-After`.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 
-from bot.streaming.pacing import PacerRegistry
+from bot.streaming.pacing import Kind, Lane, PacerRegistry
 
-_CHANNEL_MESSAGES = re.compile(r"/channels/(\d+)/messages")
+log = logging.getLogger(__name__)
+
+_CHANNEL_MESSAGES = re.compile(r"/channels/(\d+)/messages(/\d+)?$")
+_WEBHOOK_MESSAGES = re.compile(r"/webhooks/\d+/([^/]+)(/messages/[^/]+)?$")
 
 
-def observe_response(pacers: PacerRegistry, url: str, headers: Any) -> None:
-    match = _CHANNEL_MESSAGES.search(url)
-    remaining, reset_after = headers.get("X-RateLimit-Remaining"), headers.get("X-RateLimit-Reset-After")
-    if match is None or remaining is None or reset_after is None:
+def _lane_and_kind(pacers: PacerRegistry, method: str, path: str) -> tuple[Lane, Kind] | None:
+    if match := _CHANNEL_MESSAGES.search(path):
+        lane: Lane | None = pacers.for_channel(int(match.group(1)))
+    elif match := _WEBHOOK_MESSAGES.search(path):
+        lane = pacers.interaction(match.group(1))
+    else:
+        return None
+    if lane is None:
+        return None
+    if method == "POST" and match.group(2) is None:
+        return lane, Kind.CREATE
+    if method == "PATCH" and match.group(2) is not None:
+        return lane, Kind.EDIT
+    return None
+
+
+def observe_response(pacers: PacerRegistry, method: str, url: str, status: int, headers: Any) -> None:
+    found = _lane_and_kind(pacers, method.upper(), url.split("?", 1)[0])
+    if found is None:
         return
+    lane, kind = found
     try:
-        pacers.for_channel(int(match.group(1))).observe(int(remaining), float(reset_after))
+        if status == 429:
+            retry_after = float(headers.get("Retry-After") or headers.get("X-RateLimit-Reset-After") or 1.0)
+            scope = headers.get("X-RateLimit-Scope", "user")
+            if scope == "shared":
+                lane.penalize_shared(retry_after)
+            elif scope != "global":  # discord.py holds every request on a global limit itself
+                lane.penalize(retry_after)
+            log.info("Discord 429 (%s scope) on a %s; holding it %.2f s", scope, kind, retry_after)
+            return
+        limit, remaining = headers.get("X-RateLimit-Limit"), headers.get("X-RateLimit-Remaining")
+        reset_after = headers.get("X-RateLimit-Reset-After")
+        if limit is None or remaining is None or reset_after is None:
+            return
+        lane.learn(kind, int(limit), int(remaining), float(reset_after))
     except ValueError:
         return
 
@@ -33,7 +67,8 @@ def rate_limit_trace(pacers: PacerRegistry) -> aiohttp.TraceConfig:
     trace = aiohttp.TraceConfig()
 
     async def on_request_end(_session: Any, _context: SimpleNamespace, params: Any) -> None:
-        observe_response(pacers, str(params.url), params.response.headers)
+        response = params.response
+        observe_response(pacers, params.method, str(params.url), response.status, response.headers)
 
     trace.on_request_end.append(on_request_end)
     return trace

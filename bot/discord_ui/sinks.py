@@ -7,7 +7,8 @@ from typing import Any, NoReturn
 
 import discord
 
-from bot.streaming.renderer import RateLimitedError
+from bot.streaming.pacing import Kind
+from bot.streaming.renderer import RateLimitedError, create_kind
 
 NO_PINGS = discord.AllowedMentions.none()
 DEFAULT_RETRY_AFTER = 1.0
@@ -44,6 +45,9 @@ class InteractionSink(_RateLimitAware):
     def __init__(self, interaction: discord.Interaction, use_original: bool = True) -> None:
         self._interaction = interaction
         self._used_original = not use_original  # a queued question's original is the private "in line" notice
+
+    def create_kind(self) -> Kind:
+        return Kind.CREATE if self._used_original else Kind.EDIT  # the first answer message edits the response
 
     async def create(self, content: str, view: Any | None) -> Any:
         kwargs: dict[str, Any] = {"content": content, "allowed_mentions": NO_PINGS}
@@ -83,6 +87,9 @@ class ReusingSink:
 
     def __init__(self, inner: Any, previous: list[Any]) -> None:
         self._inner, self._unused = inner, list(previous)
+
+    def create_kind(self) -> Kind:
+        return Kind.EDIT if self._unused else create_kind(self._inner)
 
     async def create(self, content: str, view: Any | None) -> Any:
         if self._unused:

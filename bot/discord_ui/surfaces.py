@@ -10,7 +10,7 @@ import discord
 from bot.answers.request import Redo
 from bot.discord_ui.sinks import ChannelSink, InteractionSink, ReusingSink
 from bot.discord_ui.speaking import player_for
-from bot.streaming.pacing import ChannelPacer
+from bot.streaming.pacing import Lane, PacerRegistry
 from bot.streaming.renderer import MessageSink, Outcome
 from bot.voice.manager import VoiceManager
 from bot.voice.player import GuildPlayer
@@ -46,11 +46,12 @@ async def tell_privately(interaction: discord.Interaction, message: str) -> None
 class InteractionSurface:
     """A slash command: deferred at once (privately while it waits in line), answered in its response."""
 
-    pacer: ChannelPacer | None = None
-
     def __init__(self, interaction: discord.Interaction, voice: VoiceManager | None) -> None:
         self._interaction, self._voice = interaction, voice
         self._queued = False
+
+    def lane(self, pacers: PacerRegistry, channel_id: int) -> Lane:
+        return pacers.for_interaction(self._interaction.token, channel_id)  # its own webhook bucket
 
     async def acknowledge(self, queued: bool) -> None:
         self._queued = queued
@@ -79,11 +80,12 @@ class InteractionSurface:
 class MessageSurface:
     """A mention, a DM or a chat message: a typing indicator, then a reply."""
 
-    pacer: ChannelPacer | None = None
-
     def __init__(self, message: discord.Message, voice: VoiceManager | None, me: discord.abc.Snowflake) -> None:
         self._message, self._voice, self._me = message, voice, me
         self._reacted = False
+
+    def lane(self, pacers: PacerRegistry, channel_id: int) -> Lane:
+        return pacers.for_channel(channel_id)
 
     async def acknowledge(self, queued: bool) -> None:
         with contextlib.suppress(discord.HTTPException):
@@ -121,11 +123,12 @@ class MessageSurface:
 class ButtonSurface:
     """Regenerate or Continue under an earlier answer: the new text goes into that answer's messages."""
 
-    pacer: ChannelPacer | None = None
-
     def __init__(self, interaction: discord.Interaction, redo: Redo, voice: VoiceManager | None) -> None:
         self._interaction, self._voice = interaction, voice
         self._sink = ReusingSink(redo.sink, redo.messages)
+
+    def lane(self, pacers: PacerRegistry, channel_id: int) -> Lane:
+        return pacers.for_channel(channel_id)  # edits of earlier messages, counted with the channel's
 
     async def acknowledge(self, queued: bool) -> None:
         return None  # the button press was acknowledged when it was clicked

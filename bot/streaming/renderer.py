@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from bot.domain import AnswerStatus
 from bot.errors import BotError
-from bot.streaming.pacing import ChannelPacer
+from bot.streaming.pacing import Kind, Lane
 from bot.streaming.splitting import MessageSplitter, closed
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,12 @@ class MessageSink(Protocol):
     async def edit(self, handle: Any, content: str, view: Any | None) -> None: ...
 
 
+def create_kind(sink: MessageSink) -> Kind:
+    """Which of Discord's buckets the sink's next `create` uses (an interaction's first one edits its response)."""
+    ask = getattr(sink, "create_kind", None)
+    return ask() if ask is not None else Kind.CREATE
+
+
 class RateLimitedError(Exception):
     """A sink raises this for an HTTP 429 so the pacer can back off for `retry_after` seconds."""
 
@@ -76,7 +82,7 @@ class StreamRenderer:
     def __init__(
         self,
         sink: MessageSink,
-        pacer: ChannelPacer,
+        pacer: Lane,
         streaming_view: Any | None = None,
         final_view: Any | None = None,
         notice: str = "",
@@ -121,7 +127,7 @@ class StreamRenderer:
                         return self.outcome
                     await self._idle_wait(self._producer)
                     continue
-                await self._pacer.acquire(urgent=self._producer.done())
+                await self._pacer.acquire(self._kind, self._urgent)
                 step = self._next_step()
                 if step is not None:
                     await self._send(step)
@@ -178,14 +184,39 @@ class StreamRenderer:
         return notice, view
 
     def _next_step(self) -> tuple[int, str, Any | None] | None:
-        """The next request needed to make Discord show the current state: (message index, content, view)."""
+        """The next request needed to make Discord show the current state: (message index, content, view).
+
+        Text before buttons: when a long answer finishes, its last message's final text goes out before the
+        first message's Stop button is swapped, so the reader sees the whole answer one request sooner.
+        """
+        buttons_only = None
         for index, (content, view) in enumerate(self._desired()):
             if index >= len(self._sent):
                 return index, content or "…", view
             sent = self._sent[index]
-            if sent.content != content or sent.view is not view:
+            if sent.content != content:
                 return index, content, view
-        return None
+            if sent.view is not view and buttons_only is None:
+                buttons_only = index, content, view
+        return buttons_only
+
+    def _kind(self) -> Kind:
+        step = self._next_step()
+        return create_kind(self._sink) if step is None or step[0] >= len(self._sent) else Kind.EDIT
+
+    def _urgent(self) -> bool:
+        """An answer's first text, and a finished answer's final text, jump the line; progress edits wait.
+
+        The first text jumps only a budget of its own: in a budget shared with edits, a burst of first messages
+        would leave the answers already showing without an edit for a whole window.
+        """
+        if not self._sent:
+            return self._pacer.has_own_budget(self._kind())
+        step = self._next_step()
+        if step is None or not (self._producer is not None and self._producer.done()):
+            return False
+        index, content, _view = step
+        return index >= len(self._sent) or self._sent[index].content != content
 
     async def _send(self, step: tuple[int, str, Any | None]) -> None:
         index, content, view = step
@@ -205,4 +236,4 @@ class StreamRenderer:
                 self._pacer.penalize(limited.retry_after)
                 if attempt == MAX_SEND_ATTEMPTS:
                     raise
-                await self._pacer.acquire(urgent=True)
+                await self._pacer.acquire(self._kind, lambda: True)

@@ -52,7 +52,8 @@ class RecordingSink:
 
 
 class RecordingSurface:
-    pacer = None
+    def lane(self, pacers: Any, channel_id: int) -> Any:
+        return pacers.for_channel(channel_id)
 
     def __init__(self) -> None:
         self.acknowledged: list[bool] = []

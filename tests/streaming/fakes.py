@@ -53,55 +53,136 @@ class Request:
     op: str
     index: int
     content: str
+    bucket: str = ""
+    view: Any = None
+
+
+@dataclass
+class _Window:
+    start: float = -1e9
+    used: int = 0
 
 
 @dataclass
 class FakeChannel:
-    """Records creates/edits like Discord's message endpoint and can answer 429 to chosen requests."""
+    """Records creates/edits like Discord's message endpoints.
+
+    With `pacers`, every answer carries Discord's rate-limit headers through the bot's own trace (the bucket's
+    limit, remaining and reset; a fixed window from its first request, as Discord counts): creates and edits in a
+    bucket each, or in one when `separate` is off. Interaction sinks write through their token's webhook bucket,
+    and `shared_limit` adds the hidden per-channel sub-limit on interaction requests, answered with a
+    `X-RateLimit-Scope: shared` 429 that the sink then retries after `retry_after`, as discord.py does.
+    """
 
     clock: FakeClock
     limit_per_window: int = 5
     window: float = 5.0
     fail_with_429: dict[int, float] = field(default_factory=dict)  # request number → retry_after
+    pacers: Any = None
+    channel_id: int = 42
+    separate: bool = True
+    same_bucket_id: bool = False
+    shared_limit: tuple[int, float] | None = None  # (requests, seconds) over the channel's interaction requests
     requests: list[Request] = field(default_factory=list)
     attempts: int = 0
     contents: list[str] = field(default_factory=list)
+    shared_429s: int = 0
+    drained: int = 0  # answers that said a bucket had nothing left (discord.py then sleeps until its reset)
+    _windows: dict[str, _Window] = field(default_factory=dict)
+    _interaction_times: list[float] = field(default_factory=list)
 
-    def violations(self) -> int:
-        times = [r.at for r in self.requests]
-        return sum(
-            1
-            for i, t in enumerate(times)
-            if sum(1 for u in times[: i + 1] if t - u < self.window) > self.limit_per_window
-        )
+    def violations(self, limits: dict[str, tuple[int, float]] | None = None) -> int:
+        """Requests over their bucket's limit in any sliding window (stricter than Discord's fixed windows)."""
+        count = 0
+        for bucket in {r.bucket for r in self.requests}:
+            limit, window = (limits or {}).get(bucket, (self.limit_per_window, self.window))
+            times = [r.at for r in self.requests if r.bucket == bucket]
+            count += sum(1 for i, t in enumerate(times) if sum(1 for u in times[: i + 1] if t - u < window) > limit)
+        return count
 
     def sink(self) -> FakeSink:
         return FakeSink(self)
+
+    def interaction_sink(self, token: str, limit: int = 5, window: float = 2.0) -> FakeSink:
+        return FakeSink(self, token=token, limit=limit, window=window)
+
+    def _headers(self, bucket: str, limit: int, window: float) -> dict[str, str]:
+        now = self.clock.now
+        state = self._windows.setdefault(bucket, _Window())
+        if now - state.start >= window:
+            state.start, state.used = now, 0
+        state.used += 1
+        self.drained += state.used >= limit
+        bucket_id = bucket.split(":")[0] if self.same_bucket_id else bucket
+        return {
+            "X-RateLimit-Bucket": bucket_id,
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": str(max(0, limit - state.used)),
+            "X-RateLimit-Reset-After": f"{window - (now - state.start):.3f}",
+        }
 
 
 @dataclass
 class FakeSink:
     channel: FakeChannel
+    token: str | None = None
+    limit: int = 5
+    window: float = 5.0
     mine: list[int] = field(default_factory=list)
+    _original_used: bool = False
 
-    def _maybe_429(self) -> None:
-        self.channel.attempts += 1
-        retry_after = self.channel.fail_with_429.get(self.channel.attempts)
+    def create_kind(self) -> Any:
+        from bot.streaming.pacing import Kind
+
+        return Kind.EDIT if self.token is not None and not self._original_used else Kind.CREATE
+
+    async def _request(self, op: str) -> str:
+        from bot.discord_ui.ratelimit_trace import observe_response
+
+        channel = self.channel
+        channel.attempts += 1
+        retry_after = channel.fail_with_429.get(channel.attempts)
         if retry_after is not None:
             raise RateLimitedError(retry_after)
+        method = "POST" if op == "create" else "PATCH"
+        if self.token is None:
+            url = f"https://discord.com/api/v10/channels/{channel.channel_id}/messages" + ("/1" if op == "edit" else "")
+            announced_apart = channel.separate and channel.pacers is not None  # unannounced: held to one budget
+            bucket = f"channel-{channel.channel_id}" + (f":{op}" if announced_apart else "")
+            limit, window = channel.limit_per_window, channel.window
+        else:
+            url = f"https://discord.com/api/v10/webhooks/1/{self.token}" + ("/messages/1" if op == "edit" else "")
+            bucket, limit, window = f"webhook-{self.token}:{op}", self.limit, self.window
+            while channel.shared_limit is not None:
+                count, seconds = channel.shared_limit
+                recent = [t for t in channel._interaction_times if channel.clock.now - t < seconds]
+                if len(recent) < count:
+                    channel._interaction_times.append(channel.clock.now)
+                    break
+                channel.shared_429s += 1
+                wait = recent[0] + seconds - channel.clock.now
+                headers = {"Retry-After": f"{wait:.3f}", "X-RateLimit-Scope": "shared"}
+                if channel.pacers is not None:
+                    observe_response(channel.pacers, method, url, 429, headers)
+                await channel.clock.sleep(wait)
+        if channel.pacers is not None:
+            observe_response(channel.pacers, method, url, 200, channel._headers(bucket, limit, window))
+        return bucket
 
     async def create(self, content: str, view: Any | None) -> int:
-        self._maybe_429()
+        op = "edit" if self.create_kind() == "edit" else "create"
+        bucket = await self._request(op)
+        self._original_used = True
         self.channel.contents.append(content)
         index = len(self.channel.contents) - 1
         self.mine.append(index)
-        self.channel.requests.append(Request(self.channel.clock.now, "create", index, content))
+        self.channel.requests.append(Request(self.channel.clock.now, "create", index, content, bucket, view))
         return index
 
     async def edit(self, handle: int, content: str, view: Any | None) -> None:
-        self._maybe_429()
+        bucket = await self._request("edit")
         self.channel.contents[handle] = content
-        self.channel.requests.append(Request(self.channel.clock.now, "edit", handle, content))
+        self.channel.requests.append(Request(self.channel.clock.now, "edit", handle, content, bucket, view))
 
     def visible(self) -> list[str]:
         return [self.channel.contents[i] for i in self.mine]

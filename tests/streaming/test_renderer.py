@@ -7,7 +7,7 @@ import itertools
 from collections.abc import AsyncIterator
 
 from bot.errors import GenerationInterrupted
-from bot.streaming.pacing import ChannelPacer
+from bot.streaming.pacing import Lane
 from bot.streaming.renderer import STOPPED_MARK, WRITING_MARKER, StreamRenderer
 from bot.streaming.splitting import DISCORD_LIMIT, open_fence
 from tests.streaming.fakes import FakeChannel, FakeClock, FakeSink
@@ -43,7 +43,7 @@ async def test_single_answer_is_paced_smooth_and_complete() -> None:
     channel = FakeChannel(clock)
     sink = channel.sink()
     pieces, token_times = words(300), []
-    renderer = StreamRenderer(sink, ChannelPacer(clock, clock.sleep), idle_wait=idle(clock))
+    renderer = StreamRenderer(sink, Lane(clock, clock.sleep), idle_wait=idle(clock))
     outcome = await clock.run(renderer.run(model(clock, pieces, token_times)))
     assert outcome.status == "complete"
     assert "".join(sink.visible()).split() == "".join(pieces).split()
@@ -57,7 +57,7 @@ async def test_single_answer_is_paced_smooth_and_complete() -> None:
 async def test_three_answers_in_one_channel_share_the_budget_fairly() -> None:
     clock = FakeClock()
     channel = FakeChannel(clock)
-    pacer = ChannelPacer(clock, clock.sleep)
+    pacer = Lane(clock, clock.sleep)
     sinks = [channel.sink() for _ in range(3)]
     logs: list[list[float]] = [[], [], []]
     runs = [
@@ -77,7 +77,7 @@ async def test_429_pauses_the_channel_and_nothing_is_lost() -> None:
     channel = FakeChannel(clock, fail_with_429={3: 2.0})
     sink = channel.sink()
     outcome = await clock.run(
-        StreamRenderer(sink, ChannelPacer(clock, clock.sleep), idle_wait=idle(clock)).run(model(clock, words(150)))
+        StreamRenderer(sink, Lane(clock, clock.sleep), idle_wait=idle(clock)).run(model(clock, words(150)))
     )
     assert outcome.status == "complete"
     assert "".join(sink.visible()).split() == "".join(words(150)).split()
@@ -90,7 +90,7 @@ async def test_stop_keeps_partial_text_and_marks_it() -> None:
     clock = FakeClock()
     channel = FakeChannel(clock)
     sink = channel.sink()
-    renderer = StreamRenderer(sink, ChannelPacer(clock, clock.sleep), idle_wait=idle(clock))
+    renderer = StreamRenderer(sink, Lane(clock, clock.sleep), idle_wait=idle(clock))
 
     async def stop_later() -> None:
         await clock.sleep(2.0)
@@ -114,9 +114,7 @@ async def test_failure_keeps_partial_text_and_says_why() -> None:
         yield "answer"
         raise GenerationInterrupted("The model's answer was cut off.", "Half an answer")
 
-    outcome = await clock.run(
-        StreamRenderer(sink, ChannelPacer(clock, clock.sleep), idle_wait=idle(clock)).run(breaking())
-    )
+    outcome = await clock.run(StreamRenderer(sink, Lane(clock, clock.sleep), idle_wait=idle(clock)).run(breaking()))
     assert outcome.status == "failed"
     assert sink.visible()[-1] == "Half an answer\n\n-# ⚠️ The model's answer was cut off."
 
@@ -128,7 +126,7 @@ async def test_long_answer_with_code_spans_valid_messages() -> None:
     code = [f"    value_{i} = compute({i})  # a line of code\n" for i in range(120)]
     pieces = ["Here is the code:\n\n", "```python\n", "def main():\n", *code, "```\n\n", *words(200)]
     outcome = await clock.run(
-        StreamRenderer(sink, ChannelPacer(clock, clock.sleep), idle_wait=idle(clock)).run(model(clock, pieces))
+        StreamRenderer(sink, Lane(clock, clock.sleep), idle_wait=idle(clock)).run(model(clock, pieces))
     )
     assert outcome.status == "complete"
     visible = sink.visible()
@@ -143,17 +141,10 @@ async def test_rate_limit_headers_hold_the_channel_until_the_reset() -> None:
 
     clock = FakeClock()
     pacers = PacerRegistry(clock, clock.sleep)
-    # Another of the bot's messages in this channel used up the bucket: Discord says 0 left, reset in 3 s.
-    observe_response(
-        pacers,
-        "https://discord.com/api/v10/channels/42/messages",
-        {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "3.0"},
-    )
-    observe_response(
-        pacers,
-        "https://discord.com/api/v10/webhooks/1/abc",
-        {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "9"},
-    )
+    # Another of the bot's messages in this channel used up the edit bucket: Discord says 0 left, reset in 3 s.
+    headers = {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "3.0"}
+    observe_response(pacers, "PATCH", "https://discord.com/api/v10/channels/42/messages/7", 200, headers)
+    observe_response(pacers, "PATCH", "https://discord.com/api/v10/webhooks/1/abc/messages/9", 200, headers)
     await clock.run(pacers.for_channel(42).acquire())
     assert clock.now == 3.0
     await clock.run(pacers.for_channel(43).acquire())  # other channels are not held

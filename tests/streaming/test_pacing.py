@@ -1,0 +1,138 @@
+"""Pacing close to Discord's limits, on a fake clock, with the rate-limit headers going through the bot's trace.
+
+Figures a reader notices, per answer: the longest time its text stood still while tokens flowed ("freeze"), how soon
+its first text showed after its first token, and how long after its last token its full text was visible ("tail").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from dataclasses import dataclass
+
+import pytest
+
+from bot.streaming.pacing import PacerRegistry
+from bot.streaming.renderer import StreamRenderer
+from tests.streaming.fakes import FakeChannel, FakeClock, FakeSink
+from tests.streaming.test_renderer import idle, model, words
+
+
+@dataclass
+class Figures:
+    freeze: float
+    first: float
+    tail: float
+    exact: bool
+
+
+def figures(sink: FakeSink, pieces: list[str], tokens: list[float]) -> Figures:
+    mine = [r for r in sink.channel.requests if r.index in sink.mine]
+    changes = [r.at for r in mine if tokens[0] <= r.at <= tokens[-1]]
+    points = [tokens[0], *changes, tokens[-1]]
+    return Figures(
+        freeze=max(b - a for a, b in itertools.pairwise(points)),
+        first=mine[0].at - tokens[0],
+        tail=mine[-1].at - tokens[-1] if mine[-1].at >= tokens[-1] else 0.0,
+        exact="\n".join(sink.visible()).split() == "".join(pieces).split(),
+    )
+
+
+async def answer_together(clock: FakeClock, pacers: PacerRegistry, sinks: list[FakeSink], count: int) -> list[Figures]:
+    channel = sinks[0].channel
+    texts = [words(count, f"a{i}-") for i in range(len(sinks))]
+    logs: list[list[float]] = [[] for _ in sinks]
+    runs = []
+    for i, sink in enumerate(sinks):
+        lane = (
+            pacers.for_interaction(sink.token, channel.channel_id)
+            if sink.token
+            else pacers.for_channel(channel.channel_id)
+        )
+        runs.append(StreamRenderer(sink, lane, idle_wait=idle(clock)).run(model(clock, texts[i], logs[i])))
+    outcomes = await clock.run(asyncio.gather(*runs))
+    assert [o.status for o in outcomes] == ["complete"] * len(sinks)
+    return [figures(sink, texts[i], logs[i]) for i, sink in enumerate(sinks)]
+
+
+@pytest.mark.parametrize("count", [50, 90, 140, 200, 260, 300, 400])
+async def test_a_lone_answer_shows_its_final_text_within_a_second_at_every_length(count: int) -> None:
+    clock = FakeClock()
+    pacers = PacerRegistry(clock, clock.sleep)
+    channel = FakeChannel(clock, pacers=pacers)
+    [result] = await answer_together(clock, pacers, [channel.sink()], count)
+    assert result.exact and channel.violations() == 0
+    assert result.freeze <= 1.5
+    assert result.first <= 0.3
+    assert result.tail <= 1.0
+
+
+@pytest.mark.parametrize("count", [120, 200, 300])
+async def test_three_replies_in_one_channel_use_both_announced_buckets(count: int) -> None:
+    clock = FakeClock()
+    pacers = PacerRegistry(clock, clock.sleep)
+    channel = FakeChannel(clock, pacers=pacers)
+    results = await answer_together(clock, pacers, [channel.sink() for _ in range(3)], count)
+    assert all(r.exact for r in results) and channel.violations() == 0
+    assert max(r.freeze for r in results) <= 3.5
+    assert max(r.first for r in results) <= 1.2
+    assert min(r.tail for r in results) <= 1.0
+    assert max(r.tail for r in results) <= 3.2
+
+
+async def test_without_headers_creates_and_edits_keep_to_one_budget() -> None:
+    clock = FakeClock()
+    pacers = PacerRegistry(clock, clock.sleep)
+    channel = FakeChannel(clock)  # no headers: the conservative rule, 5 per 5 s for everything
+    results = await answer_together(clock, pacers, [channel.sink() for _ in range(3)], 200)
+    assert all(r.exact for r in results)
+    assert channel.violations() == 0
+    assert max(r.freeze for r in results) <= 3.5
+
+
+@pytest.mark.parametrize("count", [120, 300])
+async def test_three_slash_answers_in_one_channel_each_use_their_own_webhook(count: int) -> None:
+    clock = FakeClock()
+    pacers = PacerRegistry(clock, clock.sleep)
+    channel = FakeChannel(clock, pacers=pacers)
+    sinks = [channel.interaction_sink(f"token-{i}") for i in range(3)]
+    results = await answer_together(clock, pacers, sinks, count)
+    assert all(r.exact for r in results)
+    assert channel.violations({f"webhook-token-{i}:{op}": (5, 2.0) for i in range(3) for op in ("create", "edit")}) == 0
+    assert max(r.freeze for r in results) <= 1.5
+    assert max(r.first for r in results) <= 0.3
+    assert max(r.tail for r in results) <= 1.0
+
+
+async def test_a_shared_scope_429_slows_that_channel_and_no_other() -> None:
+    clock = FakeClock()
+    pacers = PacerRegistry(clock, clock.sleep)
+    crowded = FakeChannel(clock, pacers=pacers, channel_id=42, shared_limit=(6, 5.0))
+    calm = FakeChannel(clock, pacers=pacers, channel_id=43)
+    crowded_sinks = [crowded.interaction_sink(f"c{i}") for i in range(3)]
+    calm_sinks = [calm.interaction_sink(f"q{i}") for i in range(3)]
+
+    crowded_run = answer_together(clock, pacers, crowded_sinks, 200)
+    calm_run = answer_together(clock, pacers, calm_sinks, 200)
+    crowded_results, calm_results = await asyncio.gather(crowded_run, calm_run)
+    assert all(r.exact for r in crowded_results + calm_results)
+    assert 1 <= crowded.shared_429s <= 2  # learned from the first: afterwards the channel's interactions are paced
+    assert calm.shared_429s == 0
+    assert max(r.freeze for r in calm_results) <= 1.5  # the other channel never waited for the crowded one
+    assert pacers.for_channel(42).crowded() and not pacers.for_channel(43).crowded()
+
+
+async def test_a_long_answer_shows_its_last_words_before_swapping_its_buttons() -> None:
+    clock = FakeClock()
+    pacers = PacerRegistry(clock, clock.sleep)
+    channel = FakeChannel(clock, pacers=pacers)
+    sink = channel.sink()
+    stop, regenerate = object(), object()
+    renderer = StreamRenderer(
+        sink, pacers.for_channel(42), streaming_view=stop, final_view=regenerate, idle_wait=idle(clock)
+    )
+    await clock.run(renderer.run(model(clock, words(500))))
+    assert len(sink.visible()) >= 2
+    last_words = max(i for i, r in enumerate(channel.requests) if r.index == sink.mine[-1])
+    swap = next(i for i, r in enumerate(channel.requests) if r.index == sink.mine[0] and r.view is regenerate)
+    assert last_words < swap  # the reader sees the end of the answer first; the button swap can wait its turn
