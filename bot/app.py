@@ -11,6 +11,7 @@ from datetime import timedelta
 from bot.answers.limits import Cooldowns, GuildGate
 from bot.answers.service import AnswerService
 from bot.db.database import Database
+from bot.db.engine import PoolSettings
 from bot.generation.builder import build_registry
 from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService, Retention
@@ -37,7 +38,8 @@ class Services:
     async def open(
         cls, settings: Settings, registry: ModelRegistry | None = None, voice: VoiceManager | None = None
     ) -> Services:
-        db = await Database.open(settings.database_url)
+        pool = PoolSettings(settings.database_pool_size, settings.database_max_overflow, settings.database_pool_timeout)
+        db = await Database.open(settings.database_url, pool=pool)
         registry = registry or build_registry(settings)
         retention = Retention(settings.history_max_turns, timedelta(days=settings.history_max_age_days))
         conversations = ConversationService(
@@ -57,6 +59,7 @@ class Services:
             settings.admin_user_ids,
             settings.max_prompt_chars,
             voice,
+            settings.reasoning_display,
         )
         return cls(
             settings=settings,

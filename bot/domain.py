@@ -52,6 +52,13 @@ class GenerationParams:
 
 
 @dataclass(frozen=True, slots=True)
+class Thought:
+    """Reasoning a model streams before its answer (`reasoning_content`, or a `<think>` block): never answer text."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class StreamEnd:
     """The last item a backend yields after its text: why it stopped, and token usage when known."""
 

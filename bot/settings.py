@@ -6,7 +6,7 @@ Nothing else in the project reads `os.environ`. Secrets are `SecretStr`, so they
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -49,9 +49,13 @@ class Settings(BaseSettings):
     local_max_resident: int = 2
     local_dtype: str = "auto"
     generation_seed: int | None = None
+    reasoning_display: Literal["hidden", "spoiler"] = "hidden"  # a reasoning model's thinking under its answer
 
     # Memory
     database_url: str = "sqlite+aiosqlite:///data/bot.db"
+    database_pool_size: int = 10  # PostgreSQL connections kept open per process
+    database_max_overflow: int = 10  # extra connections under load
+    database_pool_timeout: float = 30.0  # seconds a query waits for a free connection
     history_max_turns: int = 500
     history_max_age_days: int = 90
 

@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from bot.errors import BusyError
 
@@ -29,35 +30,48 @@ class Cooldowns:
             self._last = {u: t for u, t in self._last.items() if now - t < self.seconds}
 
 
+@dataclass(eq=False)
+class Ticket:
+    """A place in a guild's line, taken when a question is admitted and given back when its answer is done."""
+
+    guild_id: int | None
+    waits: bool  # whether it was admitted behind others (so the asker is told it is in line)
+    held: bool = True
+
+
 class GuildGate:
-    """At most `limit` answers generate at once per guild; a few more may wait; beyond that, say so at once."""
+    """At most `limit` answers generate at once per guild; a few more may wait; beyond that, say so at once.
+
+    A question takes its place in line when it is admitted, before anything is awaited: a burst of questions
+    arriving together is counted as it arrives, so the ones past the line are refused with the interaction's own
+    response instead of after a public "thinking…" that then needs cleaning up.
+    """
 
     def __init__(self, limit: int) -> None:
         self.limit = max(1, limit)
         self._semaphores: dict[int | None, asyncio.Semaphore] = {}
-        self._queued: dict[int | None, int] = {}
+        self._admitted: dict[int | None, int] = {}
 
-    def would_wait(self, guild_id: int | None) -> bool:
-        """Whether an answer admitted now would queue behind others in this guild."""
-        semaphore = self._semaphores.get(guild_id)
-        return semaphore is not None and semaphore.locked()
-
-    def check(self, guild_id: int | None) -> None:
-        """Raise BusyError now when the queue is full (call before acknowledging, so the user hears at once)."""
-        semaphore = self._semaphores.setdefault(guild_id, asyncio.Semaphore(self.limit))
-        if semaphore.locked() and self._queued.get(guild_id, 0) >= self.limit * QUEUE_PER_SLOT:
+    def admit(self, guild_id: int | None) -> Ticket:
+        """Take a place in line, or raise BusyError when the line is full."""
+        admitted = self._admitted.get(guild_id, 0)
+        if admitted >= self.limit * (1 + QUEUE_PER_SLOT):
             raise BusyError("I'm answering as many questions here as I can right now. Please try again in a minute.")
+        self._admitted[guild_id] = admitted + 1
+        self._semaphores.setdefault(guild_id, asyncio.Semaphore(self.limit))
+        return Ticket(guild_id, waits=admitted >= self.limit)
+
+    def release(self, ticket: Ticket) -> None:
+        if ticket.held:
+            ticket.held = False
+            self._admitted[ticket.guild_id] -= 1
 
     @asynccontextmanager
-    async def slot(self, guild_id: int | None) -> AsyncIterator[None]:
-        self.check(guild_id)
-        semaphore = self._semaphores[guild_id]
-        self._queued[guild_id] = self._queued.get(guild_id, 0) + 1
+    async def slot(self, ticket: Ticket) -> AsyncIterator[None]:
+        """Wait for the ticket's turn and hold a generation slot; the place in line is given back afterwards."""
+        semaphore = self._semaphores[ticket.guild_id]
         try:
-            await semaphore.acquire()
+            async with semaphore:
+                yield
         finally:
-            self._queued[guild_id] -= 1
-        try:
-            yield
-        finally:
-            semaphore.release()
+            self.release(ticket)

@@ -14,11 +14,13 @@ import contextlib
 import itertools
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import discord
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.answers.limits import Cooldowns, GuildGate
+from bot.answers.limits import Cooldowns, GuildGate, Ticket
 from bot.answers.request import AnswerRequest, Path, Redo, Surface
 from bot.discord_ui.controls import FinishedControls, StopControls
 from bot.discord_ui.permissions import is_server_admin
@@ -38,6 +40,10 @@ SHUTDOWN_GRACE_SECONDS = 20.0
 STOP_GRACE_SECONDS = 5.0
 SPEECH_WAIT_SECONDS = 120.0  # the slot waits this long at most for an answer's speech to end
 GENERIC = "Something went wrong on my side. The bot's operators can find the details in its log."
+ReasoningDisplay = Literal["hidden", "spoiler"]
+THINKING = "-# 💭 Thinking…"
+REASONING_SHOWN_CHARS = 1800  # one Discord message's worth; the rest of a long reasoning is cut
+STORE_BUSY = "I'm too busy to take your question right now. Please ask again in a minute."
 TRUNCATED_NOTICE = "-# ✂️ This answer reached its length limit. **Continue** picks it up."
 
 
@@ -65,9 +71,11 @@ class AnswerService:
         admin_ids: list[int],
         max_prompt_chars: int | None = None,
         voice: VoiceManager | None = None,
+        reasoning_display: ReasoningDisplay = "hidden",
     ) -> None:
         self.conversations, self.pacers, self.cooldowns, self.gate = conversations, pacers, cooldowns, gate
         self.voice = voice
+        self.reasoning_display = reasoning_display
         self.admin_ids, self.max_prompt_chars = admin_ids, max_prompt_chars
         self.accepting = True
         self._running: dict[StreamRenderer, asyncio.Task[Any]] = {}
@@ -76,34 +84,43 @@ class AnswerService:
 
     async def answer(self, request: AnswerRequest, surface: Surface) -> Outcome | None:
         """Answer one request on its surface. Never raises: every failure is told to the asker and logged."""
-        guild_id = request.place.guild_id
         try:
-            self._admit(request)
+            ticket = self._admit(request)
         except BotError as exc:
             await surface.refuse(exc.user_message)
             return None
-        await surface.acknowledge(queued=self.gate.would_wait(guild_id))
         try:
-            async with self.gate.slot(guild_id):
+            await surface.acknowledge(queued=ticket.waits)
+            async with self.gate.slot(ticket):
                 reply = await self._start(request)
                 return await self._deliver(request, reply, surface)
         except BotError as exc:
             await surface.refuse(exc.user_message)
+        except (OperationalError, PoolTimeout):  # the store could not take the question; its transaction rolled back
+            log.exception("The database refused a question (%s in channel %s)", request.path, request.place.channel_id)
+            await surface.refuse(STORE_BUSY)
         except Exception:
             log.exception(
                 "Answer failed before it was shown (%s in channel %s)", request.path, request.place.channel_id
             )
             await surface.refuse(GENERIC)
+        finally:
+            self.gate.release(ticket)
         return None
 
-    def _admit(self, request: AnswerRequest) -> None:
-        """Checks that need no waiting. Raises BotError saying what to do."""
+    def _admit(self, request: AnswerRequest) -> Ticket:
+        """Checks that need no waiting, then a place in the server's line. Raises BotError saying what to do."""
         if request.redo is None:
             check_text(request.text, self.max_prompt_chars)
         if not self.accepting:
             raise BusyError("I'm restarting; please ask again in a moment.")
-        self.gate.check(request.place.guild_id)
-        self.cooldowns.check(request.asker_id)
+        ticket = self.gate.admit(request.place.guild_id)
+        try:
+            self.cooldowns.check(request.asker_id)
+        except BotError:
+            self.gate.release(ticket)
+            raise
+        return ticket
 
     async def _start(self, request: AnswerRequest) -> Reply:
         conversations, place = self.conversations, request.place
@@ -166,11 +183,20 @@ class AnswerService:
                 await self.conversations.record_messages(reply, ids)
 
         stop = StopControls(allowed, lambda: holder["renderer"].stop())
-        renderer = StreamRenderer(sink, pacer, stop, finishing=finishing, on_created=created)
+        renderer = StreamRenderer(
+            sink,
+            pacer,
+            stop,
+            finishing=finishing,
+            on_created=created,
+            waiting_text=lambda: THINKING if reply.thinking else None,
+        )
         holder["renderer"], holder["sink"] = renderer, sink
         pieces: AsyncIterator[str] = reply.stream()
         if player is not None:
             pieces = speak_while_streaming(pieces, player, answer_id, reply.persona.voice, request.names)
+        if self.reasoning_display == "spoiler":
+            pieces = _with_reasoning(pieces, reply)  # after speech: the reasoning is shown, never spoken
         task = asyncio.current_task()
         assert task is not None
         self._running[renderer] = task
@@ -216,3 +242,14 @@ class AnswerService:
             renderer.stop()
         if self._running:
             await asyncio.wait(set(self._running.values()), timeout=STOP_GRACE_SECONDS)
+
+
+async def _with_reasoning(pieces: AsyncIterator[str], reply: Reply) -> AsyncGenerator[str, None]:
+    """After the answer, the model's reasoning in a spoiler: hidden until the reader clicks it."""
+    async for piece in pieces:
+        yield piece
+    reasoning = reply.reasoning.strip().replace("||", "|\u200b|")
+    if reasoning and reply.status in (AnswerStatus.COMPLETE, AnswerStatus.TRUNCATED):
+        if len(reasoning) > REASONING_SHOWN_CHARS:
+            reasoning = reasoning[:REASONING_SHOWN_CHARS].rstrip() + " …"
+        yield f"\n\n-# 💭 Reasoning (click to show)\n||{reasoning}||"

@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Itera
 from contextlib import aclosing
 from typing import Any
 
-from bot.domain import ChatMessage, GenerationParams, Persona, StreamEnd, params_for
+from bot.domain import ChatMessage, GenerationParams, Persona, params_for
 from bot.errors import InvalidInputError
 from bot.generation.builder import build_registry, local_pool
 from bot.generation.prompt import plain_prompt, render_prompt
@@ -93,7 +93,7 @@ class HuggingFaceGenerator:
         backend = self.registry.backend(model, allow_adhoc=True)
         async with aclosing(backend.stream(validate_messages(messages), params)) as pieces:
             async for piece in pieces:
-                if not isinstance(piece, StreamEnd):
+                if isinstance(piece, str):  # the seed API returns answers: no reasoning, no end marker
                     yield piece
 
     async def sampling_defaults(self, model: str | None = None) -> GenerationParams:

@@ -21,7 +21,7 @@ from huggingface_hub import AsyncInferenceClient, ChatCompletionInputStreamOptio
 from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, TextGenerationError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
-from bot.domain import ChatMessage, GenerationParams, StreamEnd
+from bot.domain import ChatMessage, GenerationParams, StreamEnd, Thought
 from bot.errors import GenerationInterrupted
 from bot.generation.api_errors import describe_failure, is_retryable, retry_wait
 from bot.generation.types import validate_messages
@@ -80,7 +80,7 @@ class HFApiBackend:
 
     async def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams
-    ) -> AsyncGenerator[str | StreamEnd, None]:
+    ) -> AsyncGenerator[str | Thought | StreamEnd, None]:
         messages = validate_messages(messages)  # refused here, before anything is sent
         if messages[-1]["role"] == "assistant":
             messages = [*messages, {"role": "user", "content": CONTINUE_REQUEST}]
@@ -90,7 +90,9 @@ class HFApiBackend:
             chunks = await self._open(client, messages, params)
             try:
                 async for chunk in chunks:
-                    piece = _delta(chunk)
+                    thought, piece = _delta(chunk)
+                    if thought:
+                        yield Thought(thought)
                     if piece:
                         delivered.append(piece)
                         yield piece
@@ -139,12 +141,14 @@ class HFApiBackend:
         raise AssertionError("unreachable: tenacity either returns or raises")
 
 
-def _delta(chunk: Any) -> str:
+def _delta(chunk: Any) -> tuple[str, str]:
+    """A chunk's reasoning (`reasoning_content` as DeepSeek and vLLM send it, or `reasoning`) and answer text."""
     choices = getattr(chunk, "choices", None) or []
-    if not choices:
-        return ""
-    delta = getattr(choices[0], "delta", None)
-    return (getattr(delta, "content", None) or "") if delta is not None else ""
+    delta = getattr(choices[0], "delta", None) if choices else None
+    if delta is None:
+        return "", ""
+    thought = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None) or ""
+    return thought, getattr(delta, "content", None) or ""
 
 
 def _end(chunk: Any, so_far: StreamEnd) -> StreamEnd:

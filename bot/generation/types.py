@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Sequence
 from typing import Literal, Protocol
 
-from bot.domain import ChatMessage, GenerationParams, StreamEnd
+from bot.domain import ChatMessage, GenerationParams, StreamEnd, Thought
 from bot.errors import InvalidInputError
 
 Kind = Literal["api", "local"]
@@ -19,8 +19,11 @@ class Backend(Protocol):
     @property
     def kind(self) -> Kind: ...
 
-    def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> AsyncGenerator[str | StreamEnd]:
-        """Yield text pieces as they are generated, then one `StreamEnd`; closing the iterator stops generation."""
+    def stream(
+        self, messages: Sequence[ChatMessage], params: GenerationParams
+    ) -> AsyncGenerator[str | Thought | StreamEnd]:
+        """Yield text pieces as they are generated (and `Thought`s for a reasoning model's reasoning), then one
+        `StreamEnd`; closing the iterator stops generation."""
         ...
 
     async def count_text(self, texts: Sequence[str]) -> list[int]:

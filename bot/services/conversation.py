@@ -21,8 +21,19 @@ from bot.db import history
 from bot.db.database import Database
 from bot.db.personas import get_persona
 from bot.db.place_settings import resolve
-from bot.domain import DEFAULT_PERSONA, AnswerStatus, GenerationParams, Persona, Place, StreamEnd, Turn, params_for
+from bot.domain import (
+    DEFAULT_PERSONA,
+    AnswerStatus,
+    GenerationParams,
+    Persona,
+    Place,
+    StreamEnd,
+    Thought,
+    Turn,
+    params_for,
+)
 from bot.errors import GenerationInterrupted, InvalidInputError, NotFoundError
+from bot.generation.reasoning import ThinkSplitter
 from bot.generation.registry import ModelRegistry
 from bot.generation.types import Backend
 from bot.services.context import Context, assemble
@@ -68,26 +79,46 @@ class Reply:
         self.status = AnswerStatus.STREAMING
         self.prefix = ""  # text already shown before this generation (Continue)
         self.text = ""
+        self.reasoning = ""  # a reasoning model's thinking: shown only on request, never stored
         self.end: StreamEnd | None = None
         self.answer_turn_id = 0  # the answer's stored row, recorded before it streams
         self.replaces_turn_id: int | None = None  # set when this answer regenerates an earlier one
         self.speak = False  # the place asks for answers to be spoken
+        self._answered = False
 
     @property
     def left_out(self) -> int:
         return self.context.left_out
 
+    @property
+    def thinking(self) -> bool:
+        """A reasoning model is reasoning and has not started its answer yet."""
+        return bool(self.reasoning) and self.status == AnswerStatus.STREAMING and not self._answered
+
     async def stream(self) -> AsyncGenerator[str, None]:
         """The new text, piece by piece; the outcome is stored however the stream ends."""
         parts: list[str] = []
         guard = EchoGuard([*self.context.speaker_names, self.persona.name])
+        thinking = ThinkSplitter()
         try:
             async with aclosing(self.backend.stream(self.context.messages, self.params)) as pieces:
                 async for item in pieces:
                     if isinstance(item, StreamEnd):
                         self.end = item
                         continue
-                    for piece in guard.feed(item, first=not self.prefix):
+                    for part in [item] if isinstance(item, Thought) else thinking.feed(item):
+                        if isinstance(part, Thought):
+                            self.reasoning += part.text  # shown only on request, never stored
+                            continue
+                        for piece in guard.feed(part, first=not self.prefix):
+                            parts.append(piece)
+                            self._answered = True
+                            yield piece
+            for part in thinking.flush():
+                if isinstance(part, Thought):
+                    self.reasoning += part.text
+                else:
+                    for piece in guard.feed(part, first=not self.prefix):
                         parts.append(piece)
                         yield piece
             for piece in guard.flush():
@@ -144,7 +175,7 @@ class ConversationService:
     ) -> Reply:
         """Store the user's turn and the answer's placeholder (committed now), then build the context."""
         check_text(text, self.max_prompt_chars)
-        async with self.db.sessions.begin() as session:
+        async with self.db.writes.begin() as session:
             chosen, model_name, speak = await self._in_force(session, place, persona, model)
             if system is not None:
                 chosen = replace(chosen, system_prompt=system)
@@ -177,7 +208,7 @@ class ConversationService:
 
     async def regenerate(self, place: Place, answer_turn_id: int) -> Reply:
         """A new answer to the conversation as it stood before `answer_turn_id`; it replaces that answer."""
-        async with self.db.sessions.begin() as session:
+        async with self.db.writes.begin() as session:
             chosen, model_name, speak = await self._in_force(session, place, None, None)
             turns = await history.recent_turns(session, place.channel_id, HISTORY_FETCH, before_id=answer_turn_id)
         if not turns or turns[-1].role != "user":
@@ -188,7 +219,7 @@ class ConversationService:
 
     async def resume(self, place: Place, answer_turn_id: int) -> Reply:
         """Continue an answer the length limit cut, in place: same stored turn, same messages."""
-        async with self.db.sessions.begin() as session:
+        async with self.db.writes.begin() as session:
             cut = await history.get_turn(session, answer_turn_id)
             if cut is None or cut.status != AnswerStatus.TRUNCATED:
                 raise InvalidInputError("That answer can no longer be continued.")
@@ -231,7 +262,7 @@ class ConversationService:
         return reply
 
     async def _record_in_flight(self, reply: Reply) -> int:
-        async with self.db.sessions.begin() as session:
+        async with self.db.writes.begin() as session:
             placeholder = await history.add_turn(
                 session,
                 channel_id=reply.place.channel_id,
@@ -247,7 +278,7 @@ class ConversationService:
     async def record_messages(self, reply: Reply, ids: list[tuple[int, int]]) -> None:
         """Remember where the answer is shown (channel, message), so a restart can mark it interrupted there."""
         encoded = MESSAGE_ID_SEPARATOR.join(f"{channel}:{message}" for channel, message in ids)
-        async with self.db.sessions.begin() as session:
+        async with self.db.writes.begin() as session:
             await history.update_turn(session, reply.answer_turn_id, message_ids=encoded)
 
     async def _persona(self, session: AsyncSession, name: str | None, in_force: Persona | None) -> Persona:
@@ -276,7 +307,7 @@ class ConversationService:
         tokens = end.completion_tokens
         if reply.text and tokens is None:
             tokens = await self._count(reply)
-        async with self.db.sessions.begin() as session:
+        async with self.db.writes.begin() as session:
             if not reply.text:
                 await history.delete_turn(session, reply.answer_turn_id)
                 return
@@ -303,14 +334,14 @@ class ConversationService:
             return None
 
     async def prune(self, channel_id: int) -> int:
-        async with self.db.sessions.begin() as session:
+        async with self.db.writes.begin() as session:
             removed = await history.prune_channel(session, channel_id, self.retention.max_turns, self.retention.max_age)
         if removed:
             log.info("Retention removed %d old turns from channel %d", removed, channel_id)
         return removed
 
     async def clear_history(self, place: Place) -> int:
-        async with self.db.sessions.begin() as session:
+        async with self.db.writes.begin() as session:
             return await history.clear_channel(session, place.channel_id)
 
     async def in_flight(self) -> list[Turn]:
@@ -319,7 +350,7 @@ class ConversationService:
 
     async def mark_interrupted(self, turn_id: int, shown_text: str | None) -> None:
         """An answer a crash left streaming: keep what Discord showed of it, or drop it when nothing was shown."""
-        async with self.db.sessions.begin() as session:
+        async with self.db.writes.begin() as session:
             if shown_text:
                 await history.update_turn(session, turn_id, content=shown_text, status=AnswerStatus.INTERRUPTED)
             else:

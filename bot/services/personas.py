@@ -73,7 +73,7 @@ class PersonaService:
     async def create(self, persona: Persona, actor_id: int | None, guild_id: int | None) -> Persona:
         validate_persona(persona)
         try:
-            async with self.db.sessions.begin() as session:
+            async with self.db.writes.begin() as session:
                 created = await repo.create_persona(session, persona, actor_id)
                 await audit.record(
                     session, guild_id=guild_id, actor_id=actor_id, action="persona.create", target=created.name
@@ -88,7 +88,7 @@ class PersonaService:
             raise InvalidInputError(f"These persona fields cannot be edited: {', '.join(sorted(unknown))}.")
         current = await self.get(name)
         updated = validate_persona(replace(current, **changes))
-        async with self.db.sessions.begin() as session:
+        async with self.db.writes.begin() as session:
             saved = await repo.replace_persona(session, name, updated)
             if saved is None:
                 raise NotFoundError(f"There is no persona called `{name}`.")
@@ -104,7 +104,7 @@ class PersonaService:
 
     async def delete(self, name: str, actor_id: int | None, guild_id: int | None) -> None:
         """Places using it fall back to their parent's persona (the foreign key clears itself)."""
-        async with self.db.sessions.begin() as session:
+        async with self.db.writes.begin() as session:
             if not await repo.delete_persona(session, name):
                 raise NotFoundError(f"There is no persona called `{name}`.")
             await audit.record(session, guild_id=guild_id, actor_id=actor_id, action="persona.delete", target=name)
@@ -112,7 +112,7 @@ class PersonaService:
     async def use(self, place: Place, scope: Scope, name: str | None, actor_id: int | None) -> Persona | None:
         """Set the persona in force for a channel or server; `None` resets it to the inherited one."""
         check_scope(place, scope)
-        async with self.db.sessions.begin() as session:
+        async with self.db.writes.begin() as session:
             row = await repo.persona_row(session, name) if name is not None else None
             if name is not None and row is None:
                 raise NotFoundError(f"There is no persona called `{name}`. `/persona list` shows them all.")

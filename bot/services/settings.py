@@ -36,7 +36,7 @@ class PlaceSettingsService:
         if self.registry.needs_loading(entry.name):
             await self.registry.backend(entry.name).context_window()  # loads it; a failure raises here
         check_scope(place, scope)
-        async with self.db.sessions.begin() as session:
+        async with self.db.writes.begin() as session:
             await change_place(session, place, scope, actor_id, "model.set", entry.name, model=entry.name)
         return entry
 
@@ -48,5 +48,5 @@ class PlaceSettingsService:
         if flag not in ("persona_chat", "speak"):
             raise BotError(f"Unknown setting `{flag}`.")
         check_scope(place, scope)
-        async with self.db.sessions.begin() as session:
+        async with self.db.writes.begin() as session:
             await change_place(session, place, scope, actor_id, f"{flag}.set", str(value), **{flag: value})

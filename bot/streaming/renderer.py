@@ -89,12 +89,14 @@ class StreamRenderer:
         idle_wait: IdleWait | None = None,
         finishing: Finishing | None = None,
         on_created: Created | None = None,
+        waiting_text: Callable[[], str | None] | None = None,
     ) -> None:
         self._sink, self._pacer = sink, pacer
         self._views = (streaming_view, final_view)
         self._notice = notice  # shown under a finished answer, e.g. that older turns were left out
         self._finishing = finishing  # when set, decides the finished answer's notice and buttons
         self._on_created = on_created
+        self._waiting_text = waiting_text  # shown before the first text, e.g. while a reasoning model thinks
         self._final: tuple[str, Any | None] | None = None
         self._splitter = MessageSplitter()
         self._sent: list[_Sent] = []
@@ -161,7 +163,8 @@ class StreamRenderer:
         contents = [*bodies[:-1], closed(bodies[-1]) if bodies else ""]
         if not finished:
             if not self.outcome.text:
-                return []
+                waiting = self._waiting_text() if self._waiting_text is not None else None
+                return [(waiting, self._views[0])] if waiting else []
             contents[-1] += WRITING_MARKER
         view = self._views[0]
         if finished:

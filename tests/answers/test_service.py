@@ -128,3 +128,25 @@ async def test_a_full_queue_refuses_at_once_and_other_servers_are_unaffected(
     assert elsewhere.acknowledged == [False]
     backend.gate.set()
     await asyncio.gather(*running, other)
+
+
+async def test_a_burst_of_questions_is_refused_before_anything_is_shown(
+    database: Database, registry: ModelRegistry
+) -> None:
+    # Ten questions arriving in the same instant: the line (one running, two waiting) fills as they arrive, and
+    # the other seven are refused with their first response, never after a public "thinking…".
+    backend = GatedBackend()
+    registry.register(backend)
+    registry.default_model = "gated"
+    answers = pipeline(database, registry, limit=1)
+    surfaces = [RecordingSurface() for _ in range(10)]
+    asking = [
+        asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), i, "x", "q", "ask"), s))
+        for i, s in enumerate(surfaces)
+    ]
+    await asyncio.sleep(0.3)
+    refused = [s for s in surfaces if s.refusals]
+    assert len(refused) == 7 and all(s.acknowledged == [] for s in refused)
+    assert sorted(s.acknowledged for s in surfaces if not s.refusals) == [[False], [True], [True]]
+    backend.gate.set()
+    await asyncio.gather(*asking)

@@ -41,5 +41,5 @@ async def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path) -> None:  # type: 
     async with db.engine.connect() as conn:
         assert (await conn.scalar(text("PRAGMA journal_mode"))) == "wal"
         assert (await conn.scalar(text("PRAGMA foreign_keys"))) == 1
-        assert (await conn.scalar(text("PRAGMA busy_timeout"))) == 5000
+        assert (await conn.scalar(text("PRAGMA busy_timeout"))) == 15000
     await db.close()

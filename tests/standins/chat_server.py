@@ -9,6 +9,8 @@ The requested `model` picks a scenario, so one server covers every behaviour the
   stall         streams one chunk, then goes silent
   unauthorized  answers 401
   missing       answers 404
+  think         streams a `<think>` block (cut mid-tag across chunks), then the words of REPLY
+  reasoning     streams THOUGHT as `reasoning_content` deltas, then the words of REPLY
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 REPLY = "Paris is the capital of France and its largest city."
+THOUGHT = "The user asks about France. Its capital is Paris, so I say so."
 
 
 @dataclass
@@ -70,12 +73,20 @@ class ChatServer:
         if kind == "missing":
             return web.json_response({"error": "Model not found"}, status=404)
         words = _words(body["messages"][-1]["content"]) if kind == "echo" else _words(REPLY)
+        if kind == "think":
+            block = f"<think>{THOUGHT}</think>\n\n"
+            words = [block[i : i + 5] for i in range(0, len(block), 5)] + words  # tags cut across chunks
         return await self._stream(request, model, words, kind)
 
     async def _stream(self, request: web.Request, model: str, words: list[str], kind: str) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         try:
+            if kind == "reasoning":
+                for thought in _words(THOUGHT):
+                    await response.write(_chunk(model, "", reasoning=thought))
+                    if self.chunk_delay:
+                        await asyncio.sleep(self.chunk_delay)
             for index, word in enumerate(words):
                 if kind == "cut" and index == 3:
                     assert request.transport is not None
@@ -99,15 +110,16 @@ def _words(text: str) -> list[str]:
     return [parts[0]] + [" " + p for p in parts[1:]]
 
 
-def _chunk(model: str, content: str, finish: str | None = None) -> bytes:
+def _chunk(model: str, content: str, finish: str | None = None, reasoning: str | None = None) -> bytes:
+    delta: dict[str, Any] = {"role": "assistant", "content": None if reasoning else content}
+    if reasoning:
+        delta["reasoning_content"] = reasoning
     payload = {
         "id": "chatcmpl-standin",
         "object": "chat.completion.chunk",
         "created": int(time.time()),
         "model": model,
         "system_fingerprint": "standin",
-        "choices": [
-            {"index": 0, "delta": {"role": "assistant", "content": content}, "logprobs": None, "finish_reason": finish}
-        ],
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
     }
     return f"data: {json.dumps(payload)}\n\n".encode()
