@@ -70,7 +70,8 @@ async def run_bot(settings: Settings) -> int:
 async def main(argv: list[str]) -> int:
     args = parse_args(argv)
     settings = Settings()
-    configure_logging(settings.log_level)
+    secrets = [s.get_secret_value() for s in (settings.discord_token, settings.hf_token) if s is not None]
+    configure_logging(settings.log_level, settings.log_format, secrets)
     command = args.command or ("run" if settings.discord_token else "chat")
     if command == "db":
         await upgrade(settings.database_url)

@@ -17,6 +17,7 @@ from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService, Retention
 from bot.services.personas import PersonaService
 from bot.services.settings import PlaceSettingsService
+from bot.services.usage import UsageService
 from bot.settings import Settings
 from bot.streaming.pacing import PacerRegistry
 from bot.voice.manager import VoiceManager
@@ -32,6 +33,7 @@ class Services:
     places: PlaceSettingsService
     pacers: PacerRegistry
     answers: AnswerService
+    usage: UsageService
     voice: VoiceManager | None
 
     @classmethod
@@ -51,6 +53,7 @@ class Services:
             seed=settings.generation_seed,
         )
         pacers = PacerRegistry()
+        usage = UsageService(db, settings.quota_member_daily_tokens, settings.quota_server_daily_tokens)
         answers = AnswerService(
             conversations,
             pacers,
@@ -60,6 +63,7 @@ class Services:
             settings.max_prompt_chars,
             voice,
             settings.reasoning_display,
+            usage,
         )
         return cls(
             settings=settings,
@@ -70,6 +74,7 @@ class Services:
             places=PlaceSettingsService(db, registry),
             pacers=pacers,
             answers=answers,
+            usage=usage,
             voice=voice,
         )
 

@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import math
 import pkgutil
 import signal
+import time
 
 import discord
 from discord.ext import commands
+from sqlalchemy import text
 
 from bot.app import Services
 from bot.discord_ui.ratelimit_trace import rate_limit_trace
 from bot.discord_ui.recovery import recover_interrupted
 from bot.generation.facade import set_speech_hook
+from bot.ops import metrics
+from bot.ops.server import Check, OpsServer
 from bot.settings import Settings
 from bot.voice.manager import VoiceManager, make_engine
 
@@ -60,7 +65,11 @@ class HFBot(commands.Bot):
         self.places = services.places
         self.registry = services.registry
         self.voice = services.voice
+        self.usage = services.usage
+        self.db = services.db
+        self.started_at = time.monotonic()
         self._recovered = False
+        self._warming: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         for name in extension_names():
@@ -73,6 +82,34 @@ class HFBot(commands.Bot):
         else:
             synced = await self.tree.sync()
         log.info("Synced %d application commands%s", len(synced), f" to guild {guild_id}" if guild_id else "")
+        metrics.gateway_latency.set_function(lambda: self.latency if math.isfinite(self.latency) else 0.0)
+        if self.registry.needs_loading(self.registry.default_model):
+            self._warming = asyncio.create_task(self._warm_default_model())
+
+    async def _warm_default_model(self) -> None:
+        """Load a local default model now rather than on the first question (readiness waits for it)."""
+        try:
+            await self.registry.backend(self.registry.default_model).context_window()
+            log.info("Default model %s is loaded", self.registry.default_model)
+        except Exception:
+            log.exception("Could not load the default model %s", self.registry.default_model)
+
+    def readiness_checks(self) -> dict[str, Check]:
+        """What `/readyz` asks: connected to Discord, the database answers, the default model is loaded."""
+
+        async def gateway() -> str | None:
+            return None if self.is_ready() and not self.is_closed() else "not connected to Discord"
+
+        async def database() -> str | None:
+            async with self.db.sessions() as session:
+                await session.execute(text("SELECT 1"))
+            return None
+
+        async def model() -> str | None:
+            name = self.registry.default_model
+            return f"default model {name} is still loading" if self.registry.needs_loading(name) else None
+
+        return {"gateway": gateway, "database": database, "default_model": model}
 
     async def on_message(self, message: discord.Message) -> None:
         return None  # no prefix commands; the conversation cog listens for the messages it answers
@@ -116,9 +153,15 @@ async def run_discord_bot(settings: Settings) -> int:
     )
     set_speech_hook(voice.speak_anywhere)  # the seed API's `speak=True` speaks where the bot is in voice
     services = await Services.open(settings, voice=voice)
+    ops: OpsServer | None = None
     try:
         for message_content in (True, False):
             bot = HFBot(services, make_intents(message_content))
+            if settings.metrics_port is not None:
+                if ops is not None:
+                    await ops.stop()
+                ops = OpsServer(settings.metrics_host, settings.metrics_port, bot.readiness_checks())
+                await ops.start()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, lambda b=bot: asyncio.ensure_future(b.close()))  # type: ignore[misc]
@@ -134,4 +177,6 @@ async def run_discord_bot(settings: Settings) -> int:
         return 1
     finally:
         set_speech_hook(None)
+        if ops is not None:
+            await ops.stop()
         await services.close()

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 CommaList = Annotated[list[str], NoDecode]
 IdList = Annotated[list[int], NoDecode]
@@ -70,6 +71,16 @@ class Settings(BaseSettings):
     google_application_credentials: Path | None = None
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    # Operations
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None  # set to serve /metrics, /healthz and /readyz
+    quota_member_daily_tokens: int = 0  # default daily tokens per member per server (0: no quota)
+    quota_server_daily_tokens: int = 0  # default daily tokens per server (0: no quota)
+
+    def database_backend(self) -> str:
+        return make_url(self.database_url).get_backend_name()
 
     @field_validator("api_models", "local_models", mode="before")
     @classmethod
@@ -91,6 +102,7 @@ class Settings(BaseSettings):
         "local_context_tokens",
         "generation_seed",
         "google_application_credentials",
+        "metrics_port",
         mode="before",
     )
     @classmethod

@@ -51,6 +51,7 @@ class GuildGate:
         self.limit = max(1, limit)
         self._semaphores: dict[int | None, asyncio.Semaphore] = {}
         self._admitted: dict[int | None, int] = {}
+        self._inside = 0  # answers holding a slot, over all guilds
 
     def admit(self, guild_id: int | None) -> Ticket:
         """Take a place in line, or raise BusyError when the line is full."""
@@ -60,6 +61,10 @@ class GuildGate:
         self._admitted[guild_id] = admitted + 1
         self._semaphores.setdefault(guild_id, asyncio.Semaphore(self.limit))
         return Ticket(guild_id, waits=admitted >= self.limit)
+
+    def waiting(self) -> int:
+        """Questions admitted and waiting for a slot, over all guilds."""
+        return sum(self._admitted.values()) - self._inside
 
     def release(self, ticket: Ticket) -> None:
         if ticket.held:
@@ -72,6 +77,10 @@ class GuildGate:
         semaphore = self._semaphores[ticket.guild_id]
         try:
             async with semaphore:
-                yield
+                self._inside += 1
+                try:
+                    yield
+                finally:
+                    self._inside -= 1
         finally:
             self.release(ticket)

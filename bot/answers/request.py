@@ -7,6 +7,7 @@ to add private remarks; it never needs to know which one it has.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -40,6 +41,7 @@ class AnswerRequest:
     system: str | None = None  # replaces the persona's system prompt for this answer (the terminal's --system)
     redo: Redo | None = None
     names: dict[int, str] = field(default_factory=dict)  # display names of mentioned people, for speech
+    received_at: float = field(default_factory=time.monotonic)  # when the question reached the bot
 
 
 class Surface(Protocol):

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any, Literal
 
@@ -27,7 +29,10 @@ from bot.discord_ui.permissions import is_server_admin
 from bot.discord_ui.surfaces import ButtonSurface
 from bot.domain import AnswerStatus
 from bot.errors import BotError, BusyError
+from bot.logs import answer_context, answering
+from bot.ops import metrics
 from bot.services.conversation import ConversationService, Reply, check_text
+from bot.services.usage import UsageService
 from bot.streaming.pacing import PacerRegistry
 from bot.streaming.renderer import Outcome, StreamRenderer
 from bot.voice.manager import VoiceManager
@@ -72,29 +77,53 @@ class AnswerService:
         max_prompt_chars: int | None = None,
         voice: VoiceManager | None = None,
         reasoning_display: ReasoningDisplay = "hidden",
+        usage: UsageService | None = None,
     ) -> None:
         self.conversations, self.pacers, self.cooldowns, self.gate = conversations, pacers, cooldowns, gate
         self.voice = voice
         self.reasoning_display = reasoning_display
+        self.usage = usage
         self.admin_ids, self.max_prompt_chars = admin_ids, max_prompt_chars
         self.accepting = True
         self._running: dict[StreamRenderer, asyncio.Task[Any]] = {}
         self.running_turns: set[int] = set()  # stored answers streaming in this process right now
         self._answer_ids = itertools.count(1)
+        self._generated: deque[tuple[float, int]] = deque(maxlen=10_000)  # (when, tokens) of finished answers
 
     async def answer(self, request: AnswerRequest, surface: Surface) -> Outcome | None:
         """Answer one request on its surface. Never raises: every failure is told to the asker and logged."""
+        answer_id = next(self._answer_ids)
+        place = request.place
+        with answering(answer_id=answer_id, guild_id=place.guild_id, channel_id=place.channel_id, path=request.path):
+            return await self._answer(request, surface, answer_id)
+
+    async def _answer(self, request: AnswerRequest, surface: Surface, answer_id: int) -> Outcome | None:
         try:
             ticket = self._admit(request)
         except BotError as exc:
+            _refused(exc)
             await surface.refuse(exc.user_message)
             return None
         try:
+            if self.usage is not None and request.path != "continue":  # before anything is shown or generated
+                await self.usage.check(request.place.guild_id, request.asker_id)
             await surface.acknowledge(queued=ticket.waits)
-            async with self.gate.slot(ticket):
-                reply = await self._start(request)
-                return await self._deliver(request, reply, surface)
+            metrics.answers_queued.inc()
+            try:
+                async with self.gate.slot(ticket):
+                    metrics.answers_queued.dec()
+                    metrics.queue_wait.observe(time.monotonic() - request.received_at)
+                    with metrics.answers_running.track_inprogress():
+                        reply = await self._start(request)
+                        (answer_context.get() or {})["model"] = reply.model
+                        if request.redo is not None:
+                            reply.asker_id = request.asker_id
+                        return await self._deliver(request, reply, surface, answer_id)
+            finally:
+                if ticket.held:  # left the line without reaching the slot
+                    metrics.answers_queued.dec()
         except BotError as exc:
+            _refused(exc)
             await surface.refuse(exc.user_message)
         except (OperationalError, PoolTimeout):  # the store could not take the question; its transaction rolled back
             log.exception("The database refused a question (%s in channel %s)", request.path, request.place.channel_id)
@@ -138,14 +167,13 @@ class AnswerService:
             return await conversations.resume(place, request.redo.answer_turn_id)
         return await conversations.regenerate(place, request.redo.answer_turn_id)
 
-    async def _deliver(self, request: AnswerRequest, reply: Reply, surface: Surface) -> Outcome:
+    async def _deliver(self, request: AnswerRequest, reply: Reply, surface: Surface, answer_id: int) -> Outcome:
         player, voice_notice = None, None
         if request.speak or reply.speak:
             try:
                 player = await surface.player()
             except BotError as exc:
                 voice_notice = f"{exc.user_message} (Answered in text only.)"
-        answer_id = next(self._answer_ids)
         outcome = await self._render(request, reply, surface, player, answer_id)
         if player is not None:
             with contextlib.suppress(TimeoutError):
@@ -178,6 +206,8 @@ class AnswerService:
             return (TRUNCATED_NOTICE if truncated else left_out_notice(reply)), controls
 
         async def created(handles: list[Any]) -> None:
+            if len(handles) == 1:
+                metrics.first_visible.labels(request.path).observe(time.monotonic() - request.received_at)
             ids = [(h.channel.id, h.id) for h in handles if hasattr(h, "channel") and hasattr(h, "id")]
             if ids:
                 await self.conversations.record_messages(reply, ids)
@@ -208,6 +238,10 @@ class AnswerService:
             self.running_turns.discard(reply.answer_turn_id)
             stop.stop()
         holder["outcome"] = outcome
+        metrics.answers.labels(request.path, reply.status, reply.model).inc()
+        self._generated.append((time.monotonic(), reply.completion_tokens))
+        if reply.first_token_at is not None:
+            metrics.first_token.labels(reply.model).observe(reply.first_token_at - request.received_at)
         if outcome.status == AnswerStatus.FAILED and not isinstance(outcome.error, BotError):
             log.error("Answer failed in channel %s: %r", reply.place.channel_id, outcome.error)
         return outcome
@@ -227,6 +261,14 @@ class AnswerService:
             names=request.names,
         )
         await self.answer(again, ButtonSurface(interaction, redo, self.voice))
+
+    def running(self) -> int:
+        return len(self._running)
+
+    def tokens_per_second(self, window: float = 60.0) -> float:
+        """Tokens of the answers finished in the last `window` seconds, per second."""
+        since = time.monotonic() - window
+        return sum(tokens for at, tokens in self._generated if at >= since) / window
 
     def allowed(self, asker_id: int) -> Any:
         return lambda user: user.id == asker_id or is_server_admin(user, self.admin_ids)
@@ -253,3 +295,7 @@ async def _with_reasoning(pieces: AsyncIterator[str], reply: Reply) -> AsyncGene
         if len(reasoning) > REASONING_SHOWN_CHARS:
             reasoning = reasoning[:REASONING_SHOWN_CHARS].rstrip() + " …"
         yield f"\n\n-# 💭 Reasoning (click to show)\n||{reasoning}||"
+
+
+def _refused(error: BotError) -> None:
+    metrics.refusals.labels(type(error).__name__.removesuffix("Error").lower() or "other").inc()

@@ -10,6 +10,7 @@ sized by settings, for both.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from bot.ops import metrics
 
 BUSY_TIMEOUT_MS = 15000
 WRITE_QUEUE_SECONDS = 120.0  # how long a write may wait for SQLite's single write connection
@@ -46,6 +49,25 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _started(_conn: Any, _cursor: Any, _statement: str, _params: Any, context: Any, _many: bool) -> None:
+    context._hfbot_started = time.perf_counter()
+
+
+def _finished(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+    started = getattr(context, "_hfbot_started", None)
+    if started is not None:
+        verb = statement.lstrip().split(None, 1)[0].lower() if statement.strip() else "other"
+        operation = verb if verb in ("select", "insert", "update", "delete") else "other"
+        metrics.db_operation.labels(operation).observe(time.perf_counter() - started)
+
+
+def instrument(engine: AsyncEngine) -> AsyncEngine:
+    """Time every statement for the `hfbot_db_operation_seconds` histogram."""
+    event.listen(engine.sync_engine, "before_cursor_execute", _started)
+    event.listen(engine.sync_engine, "after_cursor_execute", _finished)
+    return engine
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -57,10 +79,12 @@ def make_engine(url: str, pool: PoolSettings | None = None) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
+        return instrument(engine)
     pool = pool or PoolSettings()
-    return create_async_engine(
-        url, pool_pre_ping=True, pool_size=pool.size, max_overflow=pool.max_overflow, pool_timeout=pool.timeout
+    return instrument(
+        create_async_engine(
+            url, pool_pre_ping=True, pool_size=pool.size, max_overflow=pool.max_overflow, pool_timeout=pool.timeout
+        )
     )
 
 
@@ -76,7 +100,7 @@ def make_write_engine(url: str) -> AsyncEngine:
     event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     event.listen(engine.sync_engine, "connect", _begin_immediate_on_connect)
     event.listen(engine.sync_engine, "begin", _begin_immediate)
-    return engine
+    return instrument(engine)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -119,3 +119,39 @@ class AuditRow(Base):
     target: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class UsageRow(Base):
+    """One answer's tokens, kept apart from history so that /forget and retention never reset what was spent."""
+
+    __tablename__ = "usage"
+    __table_args__ = (
+        Index("ix_usage_user_id_created_at", "user_id", "created_at"),
+        Index("ix_usage_guild_id_created_at", "guild_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    guild_id: Mapped[int | None] = mapped_column(BigInteger)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(BigInteger)
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class QuotaRow(Base):
+    """A server's daily token quota: for the whole server (`subject` "server") or for each member ("member")."""
+
+    __tablename__ = "quotas"
+    __table_args__ = (
+        UniqueConstraint("guild_id", "subject", name="uq_quotas_guild_id_subject"),
+        CheckConstraint("subject IN ('server', 'member')", name="subject"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    subject: Mapped[str] = mapped_column(String(8))
+    daily_tokens: Mapped[int] = mapped_column(Integer)  # 0: no quota
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

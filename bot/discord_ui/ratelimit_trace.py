@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.ops import metrics
 from bot.streaming.pacing import Kind, Lane, PacerRegistry
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,13 @@ def observe_response(pacers: PacerRegistry, method: str, url: str, status: int, 
     if found is None:
         return
     lane, kind = found
+    route = f"{'interaction' if lane.channel is not None else 'channel'} message {kind}"
+    metrics.discord_requests.labels(route, str(status)).inc()
     try:
         if status == 429:
             retry_after = float(headers.get("Retry-After") or headers.get("X-RateLimit-Reset-After") or 1.0)
             scope = headers.get("X-RateLimit-Scope", "user")
+            metrics.discord_rate_limits.labels(route, scope).inc()
             if scope == "shared":
                 lane.penalize_shared(retry_after)
             elif scope != "global":  # discord.py holds every request on a global limit itself

@@ -22,6 +22,7 @@ from bot.generation.batch_cache import drop_left, keep_rows, merge_rows, pad_mas
 from bot.generation.local_loader import LocalModel
 from bot.generation.local_stream import LoopStreamer
 from bot.generation.sampling import next_token
+from bot.ops import metrics
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,8 @@ class BatchScheduler:
         with torch.inference_mode():
             while not self._closing.is_set():
                 self._admit()
+                metrics.local_queue_depth.labels(self.loaded.name).set(self._incoming.qsize())
+                metrics.local_batch_size.labels(self.loaded.name).set(len(self._rows))
                 if self._rows and not self._closing.is_set():
                     try:
                         self._step()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass, replace
@@ -17,7 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import history
+from bot.db import history, usage
 from bot.db.database import Database
 from bot.db.personas import get_persona
 from bot.db.place_settings import resolve
@@ -36,6 +37,7 @@ from bot.errors import GenerationInterrupted, InvalidInputError, NotFoundError
 from bot.generation.reasoning import ThinkSplitter
 from bot.generation.registry import ModelRegistry
 from bot.generation.types import Backend
+from bot.ops import metrics
 from bot.services.context import Context, assemble
 from bot.services.echo import EchoGuard
 
@@ -84,6 +86,9 @@ class Reply:
         self.answer_turn_id = 0  # the answer's stored row, recorded before it streams
         self.replaces_turn_id: int | None = None  # set when this answer regenerates an earlier one
         self.speak = False  # the place asks for answers to be spoken
+        self.asker_id: int | None = None  # whose tokens these are (the asker, or who pressed Regenerate)
+        self.first_token_at: float | None = None
+        self.completion_tokens = 0  # counted when the answer is stored
         self._answered = False
 
     @property
@@ -103,6 +108,8 @@ class Reply:
         try:
             async with aclosing(self.backend.stream(self.context.messages, self.params)) as pieces:
                 async for item in pieces:
+                    if self.first_token_at is None:
+                        self.first_token_at = time.monotonic()
                     if isinstance(item, StreamEnd):
                         self.end = item
                         continue
@@ -189,7 +196,9 @@ class ConversationService:
                 author_name=author_name,
             )
             turns = await history.recent_turns(session, place.channel_id, HISTORY_FETCH)
-        return await self._reply(place, chosen, model_name, turns, speak)
+        reply = await self._reply(place, chosen, model_name, turns, speak)
+        reply.asker_id = author_id
+        return reply
 
     async def reply(
         self,
@@ -304,9 +313,11 @@ class ConversationService:
     async def finish(self, reply: Reply) -> None:
         """Write the answer's outcome; an answer that produced nothing leaves only the user's turn."""
         end = reply.end or StreamEnd()
-        tokens = end.completion_tokens
+        tokens, prompt = end.completion_tokens, end.prompt_tokens
         if reply.text and tokens is None:
-            tokens = await self._count(reply)
+            tokens = await self._count(reply, [reply.text])
+        if reply.text and prompt is None:  # no usage from the server: the backend's own count of the context
+            prompt = await self._count(reply, [m["content"] for m in reply.context.messages])
         async with self.db.writes.begin() as session:
             if not reply.text:
                 await history.delete_turn(session, reply.answer_turn_id)
@@ -319,16 +330,27 @@ class ConversationService:
                 content=reply.text,
                 status=reply.status,
                 token_count=tokens,
-                prompt_tokens=end.prompt_tokens,
+                prompt_tokens=prompt,
             )
+            await usage.record(
+                session,
+                guild_id=reply.place.guild_id,
+                channel_id=reply.place.channel_id,
+                user_id=reply.asker_id,
+                model=reply.model,
+                prompt_tokens=prompt or 0,
+                completion_tokens=tokens or 0,
+            )
+        reply.completion_tokens = tokens or 0
+        _measure(reply, prompt or 0, tokens or 0)
         task = asyncio.create_task(self.prune(reply.place.channel_id))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
     @staticmethod
-    async def _count(reply: Reply) -> int | None:
+    async def _count(reply: Reply, texts: list[str]) -> int | None:
         try:
-            return (await reply.backend.count_text([reply.text]))[0]
+            return sum(await reply.backend.count_text(texts))
         except Exception:  # a count is nice to have; never lose the answer over it
             log.debug("Token count failed", exc_info=True)
             return None
@@ -364,3 +386,12 @@ class ConversationService:
         """Wait for background retention work (shutdown)."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _measure(reply: Reply, prompt_tokens: int, completion_tokens: int) -> None:
+    metrics.prompt_tokens.labels(reply.model).inc(prompt_tokens)
+    metrics.generated_tokens.labels(reply.model).inc(completion_tokens)
+    if reply.first_token_at is not None and completion_tokens > 1:
+        seconds = time.monotonic() - reply.first_token_at
+        if seconds > 0:
+            metrics.generation_speed.labels(reply.model).observe(completion_tokens / seconds)

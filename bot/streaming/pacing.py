@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from bot.ops import metrics
+
 Sleep = Callable[[float], Awaitable[None]]
 
 # Tunables.
@@ -135,10 +137,12 @@ class Lane:
         `kind` and `urgent` are asked again each time the line is looked at: what an answer needs next, and how
         badly, changes while it waits. Only plain sleeps, so a harness that virtualises the clock drives this.
         """
+        started = self._clock()
         await self._wait_in_line(kind, urgent)
         channel = self.channel
         if channel is not None and channel.crowded():  # then every interaction there also waits in the channel's line
             await channel._wait_in_line(lambda: _SHARED, urgent)
+        metrics.pacer_wait.observe(max(0.0, self._clock() - started))
 
     async def _wait_in_line(self, kind: Callable[[], Kind], urgent: Callable[[], bool]) -> None:
         me = _Waiter(next(self._seq), kind, urgent)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.domain import VoiceSettings
 from bot.errors import BotError
+from bot.ops import metrics
 from bot.voice.audio import PcmAudio, PcmSource
 from bot.voice.engines import SpeechEngine
 
@@ -40,6 +42,7 @@ class Utterance:
     answer_id: int
     text: str
     audio: asyncio.Task[PcmAudio]
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 class GuildPlayer:
@@ -54,6 +57,7 @@ class GuildPlayer:
         self.failures: dict[int, str] = {}  # answer id -> why its speech failed (for the user)
         self.closed = asyncio.Event()
         self._changed = asyncio.Event()  # set whenever an utterance leaves the queue or finishes
+        self._heard: set[int] = set()  # answers whose first audio has played (for time to first audio)
 
     def say(self, answer_id: int, text: str, voice: VoiceSettings | None = None) -> None:
         """Queue one utterance; its synthesis starts now, in parallel with what is playing."""
@@ -127,6 +131,10 @@ class GuildPlayer:
 
         self._current = utterance
         self.connection.play(PcmSource(audio), after=after)
+        metrics.voice_utterances.inc()
+        if utterance.answer_id not in self._heard:
+            self._heard.add(utterance.answer_id)
+            metrics.voice_first_audio.observe(time.monotonic() - utterance.queued_at)
         try:
             error = await finished
             if error is not None:

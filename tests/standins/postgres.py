@@ -53,6 +53,10 @@ class PostgresServer:
             "-E",
             "UTF8",
         )
+        self._launch()
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _launch(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run(
             str(self.bin_dir / "pg_ctl"),
@@ -65,7 +69,13 @@ class PostgresServer:
             str(self.root / "log"),
             "start",
         )
-        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data: the database is unreachable until `resume`."""
+        self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def resume(self) -> None:
+        self._launch()
 
     def create_database(self, name: str) -> str:
         self._run(str(self.bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)

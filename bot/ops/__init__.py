@@ -1,0 +1,1 @@
+"""Operating the bot: metrics, the health and readiness endpoint, structured logs."""
