@@ -84,3 +84,20 @@ async def test_a_server_quota_covers_everyone(simcord_env, services: Services) -
     await s.admin.slash(s.channel, "ask", prompt="hello again")
     refused = await s.admin.slash(s.channel, "ask", prompt="one more")
     assert refused.ephemeral and "This server has used its 9 tokens for today" in refused.response.content
+
+
+async def test_status_is_for_admins_and_says_how_the_bot_is(simcord_env, services: Services) -> None:
+    s = server(simcord_env)
+    await s.member.slash(s.channel, "ask", prompt="hello there")
+    denied = await s.member.slash(s.channel, "status")
+    assert denied.ephemeral and "Only server admins" in denied.response.content
+    shown = await s.admin.slash(s.channel, "status")
+    text = shown.response.content
+    assert shown.ephemeral
+    assert "`scripted` (plugin)" in text and "default `scripted`" in text
+    assert "**Answers:** 0 running, 0 waiting" in text
+    assert "**Database:** sqlite" in text and "**voice connections:** 0" in text
+    rate = float(re.search(r"\*\*last minute:\*\* ([\d.]+) tokens/s", text).group(1))  # type: ignore[union-attr]
+    async with services.db.sessions() as session:
+        generated = await session.scalar(select(func.sum(UsageRow.completion_tokens)))
+    assert rate == round(generated / 60, 1)
