@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 Role = Literal["system", "user", "assistant"]
 Scope = Literal["channel", "guild", "global"]
@@ -19,6 +19,34 @@ Scope = Literal["channel", "guild", "global"]
 class ChatMessage(TypedDict):
     role: Role
     content: str
+    images: NotRequired[list[str]]  # data URLs, for models that take images (sent as OpenAI `image_url` parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """A message the question replies to (or one further up its reply chain)."""
+
+    author: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileText:
+    """A text attachment read into the context (already cut to its budget)."""
+
+    name: str
+    text: str
+
+
+@dataclass(slots=True)
+class Extras:
+    """What a question brings besides its text: its reply chain, its files and images, and what could not be read."""
+
+    quotes: list[Quote] = field(default_factory=list)  # oldest first
+    files: list[FileText] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)  # data URLs
+    described: list[str] = field(default_factory=list)  # one line per attachment, for history: name, type, size
+    problems: list[str] = field(default_factory=list)  # said to the asker under the answer
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     # Models
     default_model: str = "smollm2"
     api_models: CommaList = Field(default_factory=list)
+    vision_models: CommaList = Field(default_factory=list)  # API models that take images
     local_models: CommaList = Field(default_factory=list)
     hf_token: SecretStr | None = None
     hf_base_url: str | None = None
@@ -82,7 +83,7 @@ class Settings(BaseSettings):
     def database_backend(self) -> str:
         return make_url(self.database_url).get_backend_name()
 
-    @field_validator("api_models", "local_models", mode="before")
+    @field_validator("api_models", "local_models", "vision_models", mode="before")
     @classmethod
     def _names(cls, value: object) -> list[str]:
         return _split(value)

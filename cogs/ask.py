@@ -8,8 +8,10 @@ from discord.ext import commands
 
 from bot.answers.request import AnswerRequest
 from bot.discord_bot import HFBot
+from bot.discord_ui.attachments import read_attachments
 from bot.discord_ui.places import place_of
 from bot.discord_ui.surfaces import InteractionSurface
+from bot.domain import Extras
 
 
 class Ask(commands.Cog):
@@ -17,10 +19,27 @@ class Ask(commands.Cog):
         self.bot = bot
 
     @app_commands.command(name="ask")
-    @app_commands.describe(prompt="What do you want to ask?", speak="Also speak the answer in your voice channel")
-    async def ask(self, interaction: discord.Interaction, prompt: str, speak: bool = False) -> None:
+    @app_commands.describe(
+        prompt="What do you want to ask?",
+        speak="Also speak the answer in your voice channel",
+        file="A text file, PDF or image to ask about",
+    )
+    async def ask(
+        self,
+        interaction: discord.Interaction,
+        prompt: str,
+        speak: bool = False,
+        file: discord.Attachment | None = None,
+    ) -> None:
         """Ask the bot; the answer streams in, using this channel's persona and memory."""
         assert interaction.channel is not None
+
+        async def gather() -> Extras:  # after the interaction is acknowledged: a download may take longer than 3 s
+            extras = Extras()
+            if file is not None:
+                await read_attachments([file], extras)
+            return extras
+
         request = AnswerRequest(
             place=place_of(interaction.channel, interaction.guild),
             asker_id=interaction.user.id,
@@ -28,6 +47,7 @@ class Ask(commands.Cog):
             text=prompt,
             path="ask",
             speak=speak,
+            gather=gather,
         )
         await self.bot.answers.answer(request, InteractionSurface(interaction, self.bot.voice))
 

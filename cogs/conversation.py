@@ -13,8 +13,13 @@ from discord.ext import commands
 
 from bot.answers.request import AnswerRequest, Path
 from bot.discord_bot import HFBot
+from bot.discord_ui.attachments import read_attachments, reply_chain
 from bot.discord_ui.places import place_of
 from bot.discord_ui.surfaces import MessageSurface
+from bot.domain import Extras
+
+
+NO_TEXT = "Please look at what I attached."  # a message that is only a file or an image
 
 
 class Conversation(commands.Cog):
@@ -26,6 +31,13 @@ class Conversation(commands.Cog):
         assert self.bot.user is not None
         return re.sub(rf"<@!?{self.bot.user.id}>", "", message.content).strip()
 
+    def _replies_to_me(self, message: discord.Message) -> bool:
+        """A reply to one of the bot's answers continues from it, with or without a mention."""
+        parent = message.reference.resolved if message.reference is not None else None
+        return (
+            isinstance(parent, discord.Message) and self.bot.user is not None and parent.author.id == self.bot.user.id
+        )
+
     async def _path(self, message: discord.Message) -> Path | None:
         """How the message addresses the bot, or None when it is not for the bot."""
         if (
@@ -36,7 +48,7 @@ class Conversation(commands.Cog):
             return None
         if message.guild is None:
             return "dm"
-        if self.bot.user in message.mentions:
+        if self.bot.user in message.mentions or self._replies_to_me(message):
             return "mention"
         resolved = await self.bot.places.resolved(place_of(message.channel, message.guild))
         return "chat" if resolved.persona_chat else None
@@ -45,18 +57,26 @@ class Conversation(commands.Cog):
     async def on_message(self, message: discord.Message) -> None:
         path = await self._path(message)
         text = self._addressed_text(message) if path else ""
-        if path is None or not text:
+        if path is None or not (text or message.attachments):
             return
-        assert self.bot.user is not None
+        me = self.bot.user
+        assert me is not None
+
+        async def gather() -> Extras:  # after the typing indicator: downloads take a moment
+            extras = Extras(quotes=await reply_chain(message, me) if message.reference is not None else [])
+            await read_attachments(list(message.attachments), extras)
+            return extras
+
         request = AnswerRequest(
             place=place_of(message.channel, message.guild),
             asker_id=message.author.id,
             asker_name=message.author.display_name,
-            text=text,
+            text=text or NO_TEXT,
             path=path,
             names={m.id: m.display_name for m in message.mentions},
+            gather=gather,
         )
-        await self.bot.answers.answer(request, MessageSurface(message, self.bot.voice, self.bot.user))
+        await self.bot.answers.answer(request, MessageSurface(message, self.bot.voice, me))
 
 
 async def setup(bot: HFBot) -> None:

@@ -8,10 +8,11 @@ to add private remarks; it never needs to know which one it has.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from bot.domain import Place
+from bot.domain import Extras, Place
 from bot.streaming.pacing import Lane, PacerRegistry
 from bot.streaming.renderer import MessageSink, Outcome
 from bot.voice.player import GuildPlayer
@@ -42,6 +43,8 @@ class AnswerRequest:
     redo: Redo | None = None
     names: dict[int, str] = field(default_factory=dict)  # display names of mentioned people, for speech
     received_at: float = field(default_factory=time.monotonic)  # when the question reached the bot
+    gather: Callable[[], Awaitable[Extras]] | None = None  # reads its reply chain and attachments, once acknowledged
+    extras: Extras | None = None  # what `gather` found
 
 
 class Surface(Protocol):

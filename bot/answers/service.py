@@ -53,10 +53,10 @@ TRUNCATED_NOTICE = "-# ✂️ This answer reached its length limit. **Continue**
 
 
 def left_out_notice(reply: Reply) -> str:
-    count = reply.left_out
-    if not count:
-        return ""
-    return f"-# {count} older message{'s' if count != 1 else ''} did not fit in my memory for this answer."
+    lines = [f"-# ⚠️ {note}" for note in reply.notes]
+    if count := reply.left_out:
+        lines.append(f"-# {count} older message{'s' if count != 1 else ''} did not fit in my memory for this answer.")
+    return "\n".join(lines)
 
 
 async def _prefixed(prefix: str, pieces: AsyncIterator[str]) -> AsyncGenerator[str, None]:
@@ -108,6 +108,8 @@ class AnswerService:
             if self.usage is not None and request.path != "continue":  # before anything is shown or generated
                 await self.usage.check(request.place.guild_id, request.asker_id)
             await surface.acknowledge(queued=ticket.waits)
+            if request.gather is not None and request.extras is None:
+                request.extras = await request.gather()
             metrics.answers_queued.inc()
             try:
                 async with self.gate.slot(ticket):
@@ -162,6 +164,7 @@ class AnswerService:
                 request.persona,
                 request.model,
                 request.system,
+                request.extras,
             )
         if request.path == "continue":
             return await conversations.resume(place, request.redo.answer_turn_id)
@@ -203,7 +206,8 @@ class AnswerService:
                 lambda i: self._redo(i, "regenerate", request, reply, holder),
                 (lambda i: self._redo(i, "continue", request, reply, holder)) if truncated else None,
             )
-            return (TRUNCATED_NOTICE if truncated else left_out_notice(reply)), controls
+            notice = "\n".join(n for n in (TRUNCATED_NOTICE if truncated else "", left_out_notice(reply)) if n)
+            return notice, controls
 
         async def created(handles: list[Any]) -> None:
             if len(handles) == 1:

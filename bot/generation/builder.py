@@ -39,7 +39,10 @@ def build_registry(settings: Settings, pool: LocalModelPool | None = None) -> Mo
         "local", BackendKind(lambda e: LocalBackend(e.name, pool), "runs on this machine", close=pool.close)
     )
     where_api = config.base_url or f"Hugging Face API, provider {config.provider or 'auto'}"
-    registry.register_kind("api", BackendKind(lambda e: HFApiBackend(e.name, config), where_api))
+    vision = set(settings.vision_models)
+    registry.register_kind(
+        "api", BackendKind(lambda e: HFApiBackend(e.name, config, takes_images=e.name in vision), where_api)
+    )
     registry.add(EMBEDDED_ALIAS, "local")
     for name in settings.local_models:
         if name != EMBEDDED_ALIAS:

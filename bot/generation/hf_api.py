@@ -52,9 +52,10 @@ _STREAM_FAILURES = (HfHubHTTPError, InferenceTimeoutError, TextGenerationError, 
 class HFApiBackend:
     kind: Literal["api"] = "api"
 
-    def __init__(self, name: str, config: ApiConfig) -> None:
+    def __init__(self, name: str, config: ApiConfig, takes_images: bool = False) -> None:
         self.name = name
         self._config = config
+        self.takes_images = takes_images  # a vision model: a question's images go as `image_url` parts
 
     async def context_window(self) -> int:
         return self._config.context_tokens
@@ -81,13 +82,18 @@ class HFApiBackend:
     async def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams
     ) -> AsyncGenerator[str | Thought | StreamEnd, None]:
+        images = [m.get("images") for m in messages]
         messages = validate_messages(messages)  # refused here, before anything is sent
+        payload = [
+            _with_images(m, pictures if self.takes_images else None)
+            for m, pictures in zip(messages, images, strict=True)
+        ]
         if messages[-1]["role"] == "assistant":
-            messages = [*messages, {"role": "user", "content": CONTINUE_REQUEST}]
+            payload = [*payload, {"role": "user", "content": CONTINUE_REQUEST}]
         delivered: list[str] = []
         end = StreamEnd()
         async with self._client() as client:
-            chunks = await self._open(client, messages, params)
+            chunks = await self._open(client, payload, params)
             try:
                 async for chunk in chunks:
                     thought, piece = _delta(chunk)
@@ -106,7 +112,7 @@ class HFApiBackend:
                 ) from exc
 
     async def _open(
-        self, client: AsyncInferenceClient, messages: Sequence[ChatMessage], params: GenerationParams
+        self, client: AsyncInferenceClient, messages: list[dict[str, Any]], params: GenerationParams
     ) -> AsyncIterator[Any]:
         """Start the stream, retrying throttling, loading and connection failures (nothing sent yet)."""
         retrying = AsyncRetrying(
@@ -125,7 +131,7 @@ class HFApiBackend:
             async for attempt in retrying:
                 with attempt:
                     return await client.chat_completion(  # type: ignore[return-value]
-                        [dict(m) for m in messages],
+                        messages,
                         model=self.name,
                         stream=True,
                         max_tokens=params.max_tokens,
@@ -139,6 +145,15 @@ class HFApiBackend:
         except Exception as exc:
             raise describe_failure(exc, self.name, self._config.base_url) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")
+
+
+def _with_images(message: ChatMessage, images: list[str] | None) -> dict[str, Any]:
+    """The message as the API takes it: OpenAI-style content parts when it carries images."""
+    if not images:
+        return {"role": message["role"], "content": message["content"]}
+    parts: list[dict[str, Any]] = [{"type": "text", "text": message["content"]}]
+    parts += [{"type": "image_url", "image_url": {"url": url}} for url in images]
+    return {"role": message["role"], "content": parts}
 
 
 def _delta(chunk: Any) -> tuple[str, str]:

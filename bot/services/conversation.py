@@ -25,6 +25,7 @@ from bot.db.place_settings import resolve
 from bot.domain import (
     DEFAULT_PERSONA,
     AnswerStatus,
+    Extras,
     GenerationParams,
     Persona,
     Place,
@@ -40,6 +41,7 @@ from bot.generation.types import Backend
 from bot.ops import metrics
 from bot.services.context import Context, assemble
 from bot.services.echo import EchoGuard
+from bot.services.extras import with_extras
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,7 @@ class Reply:
         self.asker_id: int | None = None  # whose tokens these are (the asker, or who pressed Regenerate)
         self.first_token_at: float | None = None
         self.completion_tokens = 0  # counted when the answer is stored
+        self.notes: list[str] = []  # said under the answer (a file that could not be read…)
         self._answered = False
 
     @property
@@ -179,9 +182,17 @@ class ConversationService:
         persona: str | None = None,
         model: str | None = None,
         system: str | None = None,
+        extras: Extras | None = None,
     ) -> Reply:
-        """Store the user's turn and the answer's placeholder (committed now), then build the context."""
+        """Store the user's turn and the answer's placeholder (committed now), then build the context.
+
+        History keeps the question's text and one line per attachment (name, type, size), never a file's content;
+        the reply chain and the files' text reach the model for this answer only.
+        """
         check_text(text, self.max_prompt_chars)
+        stored = text
+        if extras is not None and extras.described:
+            stored = "\n".join([text, *(f"[attached: {d}]" for d in extras.described)]).strip()
         async with self.db.writes.begin() as session:
             chosen, model_name, speak = await self._in_force(session, place, persona, model)
             if system is not None:
@@ -191,13 +202,15 @@ class ConversationService:
                 channel_id=place.channel_id,
                 guild_id=place.guild_id,
                 role="user",
-                content=text,
+                content=stored,
                 author_id=author_id,
                 author_name=author_name,
             )
             turns = await history.recent_turns(session, place.channel_id, HISTORY_FETCH)
         reply = await self._reply(place, chosen, model_name, turns, speak)
         reply.asker_id = author_id
+        if extras is not None:
+            await with_extras(reply, extras)
         return reply
 
     async def reply(

@@ -1,0 +1,153 @@
+"""Reading what a question brings: its reply chain and its attachments, checked before they are read.
+
+Sizes and content types are checked from the attachment's metadata before a byte is downloaded; downloads use
+discord.py's own `Attachment.read` with a timeout; nothing is written to disk. A file that cannot be used is named
+in `Extras.problems` (shown under the answer) and the rest of the question is still answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import logging
+import mimetypes
+
+import discord
+
+from bot.domain import Extras, FileText, Quote
+
+log = logging.getLogger(__name__)
+
+# Tunables.
+MAX_TEXT_BYTES = 1_000_000
+MAX_IMAGE_BYTES = 8_000_000
+MAX_ATTACHMENTS = 5
+READ_TIMEOUT_SECONDS = 15.0
+REPLY_CHAIN_LIMIT = 5  # messages followed up a reply chain
+QUOTE_CHARS = 1500  # of each quoted message
+
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-yaml", "application/toml")
+TEXT_SUFFIXES = (
+    ".txt",
+    ".md",
+    ".py",
+    ".js",
+    ".ts",
+    ".json",
+    ".csv",
+    ".yaml",
+    ".yml",
+    ".toml",
+    ".xml",
+    ".html",
+    ".css",
+    ".c",
+    ".h",
+    ".cpp",
+    ".java",
+    ".rs",
+    ".go",
+    ".rb",
+    ".sh",
+    ".sql",
+    ".log",
+    ".ini",
+    ".cfg",
+)
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+PDF = "application/pdf"
+
+
+def _kind(attachment: discord.Attachment) -> tuple[str, str]:
+    """('text' | 'pdf' | 'image' | 'other', content type)."""
+    name = attachment.filename.lower()
+    content_type = (attachment.content_type or mimetypes.guess_type(name)[0] or "").split(";")[0].strip()
+    if content_type in IMAGE_TYPES:
+        return "image", content_type
+    if content_type == PDF or name.endswith(".pdf"):
+        return "pdf", PDF
+    if content_type.startswith(TEXT_TYPES) or name.endswith(TEXT_SUFFIXES):
+        return "text", content_type or "text/plain"
+    return "other", content_type or "application/octet-stream"
+
+
+def _amount(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB" if size >= 1_000_000 else f"{max(1, round(size / 1000))} KB"
+
+
+def describe(name: str, content_type: str, size: int) -> str:
+    return f"{name} ({content_type}, {_amount(size)})"
+
+
+def _decode_text(data: bytes) -> str | None:
+    """The text, or None when the bytes are not text (NUL bytes, or not UTF-8 / Latin-1 text)."""
+    if b"\x00" in data[:8192]:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+        printable = sum(ch.isprintable() or ch in "\n\r\t" for ch in text[:8192])
+        return text if printable >= 0.95 * min(len(text), 8192) else None
+
+
+def _pdf_text(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    return "\n\n".join(page.extract_text() or "" for page in reader.pages).strip()
+
+
+async def read_attachments(attachments: list[discord.Attachment], extras: Extras) -> None:
+    """Add each attachment to `extras`: its text, its image, or why it was left out."""
+    for attachment in attachments[:MAX_ATTACHMENTS]:
+        kind, content_type = _kind(attachment)
+        extras.described.append(describe(attachment.filename, content_type, attachment.size))
+        limit = MAX_IMAGE_BYTES if kind == "image" else MAX_TEXT_BYTES
+        if kind == "other":
+            extras.problems.append(f"I can't read **{attachment.filename}**: it isn't a text, PDF or image file.")
+            continue
+        if attachment.size > limit:
+            extras.problems.append(
+                f"**{attachment.filename}** is too large to read ({_amount(attachment.size)}; "
+                f"the limit is {_amount(limit)})."
+            )
+            continue
+        try:
+            data = await asyncio.wait_for(attachment.read(), READ_TIMEOUT_SECONDS)
+            if kind == "image":
+                extras.images.append(f"data:{content_type};base64,{base64.b64encode(data).decode()}")
+                continue
+            text = await asyncio.to_thread(_pdf_text, data) if kind == "pdf" else _decode_text(data)
+        except Exception as exc:  # a broken download or a damaged PDF loses the file, never the question
+            log.warning("Could not read attachment %s (%s): %r", attachment.filename, content_type, exc)
+            extras.problems.append(f"I couldn't read **{attachment.filename}**.")
+            continue
+        if text is None:
+            extras.problems.append(f"I can't read **{attachment.filename}**: it looks like a binary file, not text.")
+        elif not text.strip():
+            extras.problems.append(f"**{attachment.filename}** has no text I could read.")
+        else:
+            extras.files.append(FileText(attachment.filename, text))
+    if len(attachments) > MAX_ATTACHMENTS:
+        extras.problems.append(f"I read only the first {MAX_ATTACHMENTS} attachments.")
+
+
+async def reply_chain(message: discord.Message, me: discord.abc.Snowflake) -> list[Quote]:
+    """The messages this one replies to, up its reply chain, oldest first."""
+    quotes: list[Quote] = []
+    current = message
+    while len(quotes) < REPLY_CHAIN_LIMIT and current.reference is not None and current.reference.message_id:
+        parent = current.reference.resolved
+        if not isinstance(parent, discord.Message):
+            try:
+                parent = await current.channel.fetch_message(current.reference.message_id)
+            except discord.HTTPException:
+                break  # deleted, or not visible to the bot: the chain stops here
+        author = "you (the assistant)" if parent.author.id == me.id else parent.author.display_name
+        text = parent.content[:QUOTE_CHARS] + ("…" if len(parent.content) > QUOTE_CHARS else "")
+        if text.strip():
+            quotes.append(Quote(author, text))
+        current = parent
+    return list(reversed(quotes))
