@@ -55,6 +55,7 @@ class Place:
 
     guild_id: int | None
     channel_id: int
+    parent_id: int | None = None  # a thread's channel: the thread inherits its settings unless set in the thread
 
 
 class AnswerStatus(StrEnum):

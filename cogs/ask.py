@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -10,8 +12,20 @@ from bot.answers.request import AnswerRequest
 from bot.discord_bot import HFBot
 from bot.discord_ui.attachments import read_attachments
 from bot.discord_ui.places import place_of
-from bot.discord_ui.surfaces import InteractionSurface
-from bot.domain import Extras
+from bot.discord_ui.surfaces import InteractionSurface, tell_privately
+from bot.domain import Extras, Place
+
+log = logging.getLogger(__name__)
+
+NO_THREAD = (
+    "I couldn't open a thread here: I need the **Create Public Threads** permission in this channel. "
+    "The answer is in the channel above."
+)
+
+
+def thread_name(prompt: str) -> str:
+    name = " ".join(prompt.split())
+    return name if len(name) <= 90 else name[:89] + "…"  # Discord allows 100
 
 
 class Ask(commands.Cog):
@@ -23,6 +37,7 @@ class Ask(commands.Cog):
         prompt="What do you want to ask?",
         speak="Also speak the answer in your voice channel",
         file="A text file, PDF or image to ask about",
+        thread="Open a thread on the answer, where the conversation goes on without mentions",
     )
     async def ask(
         self,
@@ -30,6 +45,7 @@ class Ask(commands.Cog):
         prompt: str,
         speak: bool = False,
         file: discord.Attachment | None = None,
+        thread: bool = False,
     ) -> None:
         """Ask the bot; the answer streams in, using this channel's persona and memory."""
         assert interaction.channel is not None
@@ -49,7 +65,23 @@ class Ask(commands.Cog):
             speak=speak,
             gather=gather,
         )
-        await self.bot.answers.answer(request, InteractionSurface(interaction, self.bot.voice))
+        outcome = await self.bot.answers.answer(request, InteractionSurface(interaction, self.bot.voice))
+        if thread and outcome is not None and outcome.messages:
+            await self._open_thread(interaction, outcome.messages[0], prompt)
+
+    async def _open_thread(self, interaction: discord.Interaction, answer: discord.Message, prompt: str) -> None:
+        channel = interaction.channel
+        if interaction.guild is None or not isinstance(channel, discord.TextChannel):
+            await tell_privately(interaction, "Threads can only be opened in a server's text channel.")
+            return
+        try:
+            opened = await answer.create_thread(name=thread_name(prompt), auto_archive_duration=1440)
+        except discord.HTTPException as exc:
+            log.warning("Could not open a thread in channel %s: %s", channel.id, exc)
+            await tell_privately(interaction, NO_THREAD)
+            return
+        here = Place(interaction.guild.id, opened.id, parent_id=channel.id)
+        await self.bot.places.set_flag(here, "channel", "persona_chat", True, interaction.user.id)
 
 
 async def setup(bot: HFBot) -> None:

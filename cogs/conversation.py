@@ -18,7 +18,6 @@ from bot.discord_ui.places import place_of
 from bot.discord_ui.surfaces import MessageSurface
 from bot.domain import Extras
 
-
 NO_TEXT = "Please look at what I attached."  # a message that is only a file or an image
 
 
@@ -46,6 +45,8 @@ class Conversation(commands.Cog):
             or message.type not in (discord.MessageType.default, discord.MessageType.reply)
         ):
             return None
+        if isinstance(message.channel, discord.Thread) and (message.channel.archived or message.channel.locked):
+            return None  # a closed conversation: left alone
         if message.guild is None:
             return "dm"
         if self.bot.user in message.mentions or self._replies_to_me(message):

@@ -43,6 +43,8 @@ def scope_id_for(place: Place, scope: Scope) -> int:
 
 def _chain(place: Place) -> list[tuple[Scope, int]]:
     chain: list[tuple[Scope, int]] = [("channel", place.channel_id)]
+    if place.parent_id is not None:
+        chain.append(("channel", place.parent_id))
     if place.guild_id is not None:
         chain.append(("guild", place.guild_id))
     chain.append(("global", 0))

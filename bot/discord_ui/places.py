@@ -10,4 +10,6 @@ from bot.domain import Place
 
 
 def place_of(channel: Any, guild: discord.Guild | None) -> Place:
-    return Place(guild_id=guild.id if guild else None, channel_id=channel.id)
+    """A thread is a place of its own (its own memory) that inherits its channel's persona, model and switches."""
+    parent = channel.parent_id if isinstance(channel, discord.Thread) else None
+    return Place(guild_id=guild.id if guild else None, channel_id=channel.id, parent_id=parent)
