@@ -9,6 +9,7 @@ import math
 import pkgutil
 import signal
 import time
+from typing import Any
 
 import discord
 from discord.ext import commands
@@ -17,6 +18,8 @@ from sqlalchemy import text
 from bot.app import Services
 from bot.discord_ui.ratelimit_trace import rate_limit_trace
 from bot.discord_ui.recovery import recover_interrupted
+from bot.generation.builder import api_endpoints
+from bot.generation.endpoints import unreachable
 from bot.generation.facade import set_speech_hook
 from bot.ops import metrics
 from bot.ops.server import Check, OpsServer
@@ -48,7 +51,17 @@ def _no_prefix(_bot: commands.Bot, _message: discord.Message) -> list[str]:
     return []  # slash commands only: no message ever parses as a prefix command
 
 
-class HFBot(commands.Bot):
+def shards(settings: Settings) -> dict[str, Any]:
+    """AutoShardedBot's shard arguments; none when unset (then Discord's recommended count, all in this process)."""
+    given: dict[str, Any] = {}
+    if settings.shard_count is not None:
+        given["shard_count"] = settings.shard_count
+    if settings.shard_ids is not None:
+        given["shard_ids"] = settings.shard_ids
+    return given
+
+
+class HFBot(commands.AutoShardedBot):
     def __init__(self, services: Services, intents: discord.Intents | None = None) -> None:
         super().__init__(
             command_prefix=_no_prefix,
@@ -56,6 +69,8 @@ class HFBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),  # model output can never ping anyone
             help_command=None,
             http_trace=rate_limit_trace(services.pacers),
+            proxy=services.settings.discord_proxy,
+            **shards(services.settings),
         )
         self.settings: Settings = services.settings
         self.admin_ids = services.settings.admin_user_ids
@@ -75,13 +90,16 @@ class HFBot(commands.Bot):
         for name in extension_names():
             await self.load_extension(name)
         guild_id = self.settings.dev_guild_id
-        if guild_id:
+        if not self.settings.sync_commands:
+            log.info("Not syncing application commands (SYNC_COMMANDS=false: another process does)")
+        elif guild_id:
             guild = discord.Object(id=guild_id)
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
+            log.info("Synced %d application commands to guild %s", len(synced), guild_id)
         else:
             synced = await self.tree.sync()
-        log.info("Synced %d application commands%s", len(synced), f" to guild {guild_id}" if guild_id else "")
+            log.info("Synced %d application commands", len(synced))
         metrics.gateway_latency.set_function(lambda: self.latency if math.isfinite(self.latency) else 0.0)
         if self.registry.needs_loading(self.registry.default_model):
             self._warming = asyncio.create_task(self._warm_default_model())
@@ -109,7 +127,11 @@ class HFBot(commands.Bot):
             name = self.registry.default_model
             return f"default model {name} is still loading" if self.registry.needs_loading(name) else None
 
-        return {"gateway": gateway, "database": database, "default_model": model}
+        async def endpoints() -> str | None:
+            down = await unreachable(api_endpoints(self.registry))
+            return "; ".join(f"{url} unreachable ({why})" for url, why in down.items()) or None
+
+        return {"gateway": gateway, "database": database, "default_model": model, "model_endpoints": endpoints}
 
     async def on_message(self, message: discord.Message) -> None:
         return None  # no prefix commands; the conversation cog listens for the messages it answers
@@ -153,6 +175,8 @@ async def run_discord_bot(settings: Settings) -> int:
     )
     set_speech_hook(voice.speak_anywhere)  # the seed API's `speak=True` speaks where the bot is in voice
     services = await Services.open(settings, voice=voice)
+    for url, why in (await unreachable(api_endpoints(services.registry))).items():
+        log.warning("Model server %s is unreachable (%s); its models will fail until it answers", url, why)
     ops: OpsServer | None = None
     try:
         for message_content in (True, False):

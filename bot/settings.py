@@ -5,15 +5,20 @@ Nothing else in the project reads `os.environ`. Secrets are `SecretStr`, so they
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from bot.errors import BotError
+
 CommaList = Annotated[list[str], NoDecode]
 IdList = Annotated[list[int], NoDecode]
+IdRange = Annotated[list[int] | None, NoDecode]
 
 
 def _split(value: object) -> list[str]:
@@ -28,6 +33,10 @@ class Settings(BaseSettings):
     # Discord
     discord_token: SecretStr | None = None
     dev_guild_id: int | None = None
+    shard_count: int | None = None  # total shards of the bot (all processes); unset: one process, Discord's advice
+    shard_ids: IdRange = None  # the shards this process runs, e.g. "0-3" or "4,5"; unset: all of them
+    sync_commands: bool = True  # exactly one process of a sharded bot should sync the slash commands
+    discord_proxy: str | None = None  # send Discord REST through this HTTP proxy (a shared rate-limit proxy)
     admin_user_ids: IdList = Field(default_factory=list)
 
     # Models
@@ -80,6 +89,21 @@ class Settings(BaseSettings):
     quota_member_daily_tokens: int = 0  # default daily tokens per member per server (0: no quota)
     quota_server_daily_tokens: int = 0  # default daily tokens per server (0: no quota)
 
+    def api_token(self, variable: str | None) -> str | None:
+        """The token an API_MODELS entry names by its environment variable (`#VARIABLE`); HF_TOKEN without one."""
+        if variable is None:
+            return self.hf_token.get_secret_value() if self.hf_token else None
+        value = os.environ.get(variable) or self._dotenv_value(variable)
+        if not value:
+            raise BotError(f"API_MODELS names the token variable {variable}, which is not set.")
+        return value
+
+    def _dotenv_value(self, variable: str) -> str | None:
+        env_file = self.model_config.get("env_file")
+        if not isinstance(env_file, str) or not Path(env_file).exists():
+            return None
+        return dotenv_values(env_file).get(variable)
+
     def database_backend(self) -> str:
         return make_url(self.database_url).get_backend_name()
 
@@ -87,6 +111,16 @@ class Settings(BaseSettings):
     @classmethod
     def _names(cls, value: object) -> list[str]:
         return _split(value)
+
+    @field_validator("shard_ids", mode="before")
+    @classmethod
+    def _range(cls, value: object) -> list[int] | None:
+        """ "0-3" or "0,1,2,3" (or a mix) to [0, 1, 2, 3]."""
+        ids: list[int] = []
+        for part in _split(value):
+            low, _, high = part.partition("-")
+            ids.extend(range(int(low), int(high or low) + 1))
+        return ids or None
 
     @field_validator("admin_user_ids", mode="before")
     @classmethod
@@ -104,6 +138,8 @@ class Settings(BaseSettings):
         "generation_seed",
         "google_application_credentials",
         "metrics_port",
+        "shard_count",
+        "discord_proxy",
         mode="before",
     )
     @classmethod

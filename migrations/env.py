@@ -13,6 +13,10 @@ from bot.db.models import Base
 config = context.config
 target_metadata = Base.metadata
 
+# Several bot processes may start at once on one PostgreSQL: the first to take this lock migrates, the others wait
+# for its commit and then find the schema at head. (A transaction-level lock: released when the migration commits.)
+MIGRATION_LOCK = 0x6866_6274
+
 
 def _url() -> str:
     url = config.attributes.get("database_url")
@@ -43,6 +47,8 @@ def run_migrations_offline() -> None:
 def _run_sync(connection: Connection) -> None:
     _configure(connection=connection)
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         context.run_migrations()
 
 

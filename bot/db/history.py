@@ -6,7 +6,7 @@ from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import TurnRow, utcnow
@@ -105,8 +105,21 @@ async def clear_channel(session: AsyncSession, channel_id: int) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+RETENTION_LOCK = 0x6866_7274  # with the channel id: one process prunes a channel at a time
+
+
 async def prune_channel(session: AsyncSession, channel_id: int, max_turns: int, max_age: timedelta) -> int:
-    """Delete turns beyond the newest `max_turns` and those older than `max_age`."""
+    """Delete turns beyond the newest `max_turns` and those older than `max_age`.
+
+    On PostgreSQL shared by several processes, the one that gets the channel's advisory lock prunes it; the others
+    skip it (it is being done) instead of queueing behind the same delete.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        got = await session.scalar(
+            select(func.pg_try_advisory_xact_lock(RETENTION_LOCK, func.hashtext(str(channel_id))))
+        )
+        if not got:
+            return 0
     boundary = (
         select(TurnRow.id)
         .where(TurnRow.channel_id == channel_id)

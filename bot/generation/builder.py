@@ -1,6 +1,9 @@
 """Builds the model registry from settings: each backend kind registers itself, then the configured models."""
 
+from dataclasses import replace
+
 from bot.generation.embedded import EMBEDDED_ALIAS
+from bot.generation.endpoints import parse_api_model
 from bot.generation.hf_api import ApiConfig, HFApiBackend
 from bot.generation.local import LocalBackend, LocalModelPool
 from bot.generation.registry import BackendKind, ModelRegistry
@@ -17,6 +20,16 @@ def api_config(settings: Settings) -> ApiConfig:
         retry_max_wait_seconds=settings.hf_retry_max_wait_seconds,
         context_tokens=settings.api_context_tokens,
     )
+
+
+def api_where(config: ApiConfig) -> str:
+    """Where an API model runs, as `/model list` shows it (a server's address carries no secret)."""
+    return config.base_url or f"Hugging Face API, provider {config.provider or 'auto'}"
+
+
+def api_endpoints(registry: ModelRegistry) -> list[str]:
+    """The distinct servers API models are sent to (providers are Hugging Face's to keep up)."""
+    return list(dict.fromkeys(e.where for e in registry.entries() if e.kind == "api" and e.where.startswith("http")))
 
 
 def local_pool(settings: Settings) -> LocalModelPool:
@@ -38,16 +51,30 @@ def build_registry(settings: Settings, pool: LocalModelPool | None = None) -> Mo
     registry.register_kind(
         "local", BackendKind(lambda e: LocalBackend(e.name, pool), "runs on this machine", close=pool.close)
     )
-    where_api = config.base_url or f"Hugging Face API, provider {config.provider or 'auto'}"
     vision = set(settings.vision_models)
+    configs: dict[str, ApiConfig] = {}  # per API model: its own endpoint and token when its entry names them
     registry.register_kind(
-        "api", BackendKind(lambda e: HFApiBackend(e.name, config, takes_images=e.name in vision), where_api)
+        "api",
+        BackendKind(
+            lambda e: HFApiBackend(e.name, configs.get(e.name, config), takes_images=e.name in vision),
+            api_where(config),
+        ),
     )
     registry.add(EMBEDDED_ALIAS, "local")
     for name in settings.local_models:
         if name != EMBEDDED_ALIAS:
             registry.add(name, "local")
-    for name in settings.api_models:
-        registry.add(name, "api")
+    for entry in settings.api_models:
+        spec = parse_api_model(entry)
+        own = config
+        if spec.base_url or spec.provider or spec.token_variable:
+            own = replace(
+                config,
+                base_url=spec.base_url or (None if spec.provider else config.base_url),
+                provider=spec.provider or config.provider,
+                token=settings.api_token(spec.token_variable),
+            )
+        configs[spec.name] = own
+        registry.add(spec.name, "api", where=api_where(own))
     registry.check_default()
     return registry

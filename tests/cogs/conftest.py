@@ -23,6 +23,7 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
         model_cache_dir=MODEL_CACHE,
         user_cooldown_seconds=0,
         admin_user_ids=[],
+        shard_count=1,  # the bot is auto-sharded; simcord runs it as one shard
     )
     registry = build_registry(settings)
     registry.register(ScriptedBackend())

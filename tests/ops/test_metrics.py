@@ -77,5 +77,10 @@ async def test_health_and_readiness_say_what_is_up(simcord_env, ops: OpsServer) 
     assert status == 200
     assert json.loads(body) == {
         "ready": True,
-        "checks": {"gateway": {"ready": True}, "database": {"ready": True}, "default_model": {"ready": True}},
+        "checks": {
+            "gateway": {"ready": True},
+            "database": {"ready": True},
+            "default_model": {"ready": True},
+            "model_endpoints": {"ready": True},
+        },
     }

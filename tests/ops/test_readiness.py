@@ -35,6 +35,7 @@ async def services(own_postgres: PostgresServer, tmp_path: Path) -> AsyncIterato
         database_url=own_postgres.create_database("ready"),
         model_cache_dir=MODEL_CACHE,
         user_cooldown_seconds=0,
+        shard_count=1,
     )
     registry = build_registry(settings)
     registry.register(ScriptedBackend())

@@ -32,6 +32,7 @@ THOUGHT = "The user asks about France. Its capital is Paris, so I say so."
 class ChatServer:
     requests: list[dict[str, Any]] = field(default_factory=list)
     request_times: list[float] = field(default_factory=list)
+    authorizations: list[str] = field(default_factory=list)
     attempts: Counter[str] = field(default_factory=Counter)
     disconnects: int = 0
     chunk_delay: float = 0.0
@@ -57,6 +58,7 @@ class ChatServer:
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
         self.requests.append(body)
+        self.authorizations.append(request.headers.get("Authorization", ""))
         self.request_times.append(time.monotonic())
         model = body.get("model", "ok")
         self.attempts[model] += 1
