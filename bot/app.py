@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.answers.limits import Cooldowns, GuildGate
+from bot.answers.limits import Cooldowns, GuildGate, SharedCooldowns
 from bot.answers.service import AnswerService
 from bot.db.database import Database
 from bot.db.engine import PoolSettings
@@ -57,7 +57,10 @@ class Services:
         answers = AnswerService(
             conversations,
             pacers,
-            Cooldowns(settings.user_cooldown_seconds),
+            # One process on SQLite keeps cooldowns in memory; processes sharing PostgreSQL keep them there.
+            SharedCooldowns(db, settings.user_cooldown_seconds)
+            if settings.database_backend() == "postgresql"
+            else Cooldowns(settings.user_cooldown_seconds),
             GuildGate(settings.guild_max_concurrent),
             settings.admin_user_ids,
             settings.max_prompt_chars,

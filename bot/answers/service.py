@@ -22,7 +22,7 @@ import discord
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.answers.limits import Cooldowns, GuildGate, Ticket
+from bot.answers.limits import Cooldowns, GuildGate, SharedCooldowns, Ticket
 from bot.answers.request import AnswerRequest, Path, Redo, Surface
 from bot.discord_ui.controls import FinishedControls, StopControls
 from bot.discord_ui.permissions import is_server_admin
@@ -71,7 +71,7 @@ class AnswerService:
         self,
         conversations: ConversationService,
         pacers: PacerRegistry,
-        cooldowns: Cooldowns,
+        cooldowns: Cooldowns | SharedCooldowns,
         gate: GuildGate,
         admin_ids: list[int],
         max_prompt_chars: int | None = None,
@@ -99,8 +99,15 @@ class AnswerService:
 
     async def _answer(self, request: AnswerRequest, surface: Surface, answer_id: int) -> Outcome | None:
         try:
-            ticket = self._admit(request)
+            ticket = self._admit(request)  # no await before the place in line is taken: a burst is counted as it comes
         except BotError as exc:
+            _refused(exc)
+            await surface.refuse(exc.user_message)
+            return None
+        try:
+            await self.cooldowns.check(request.asker_id)
+        except BotError as exc:
+            self.gate.release(ticket)
             _refused(exc)
             await surface.refuse(exc.user_message)
             return None
@@ -145,13 +152,7 @@ class AnswerService:
             check_text(request.text, self.max_prompt_chars)
         if not self.accepting:
             raise BusyError("I'm restarting; please ask again in a moment.")
-        ticket = self.gate.admit(request.place.guild_id)
-        try:
-            self.cooldowns.check(request.asker_id)
-        except BotError:
-            self.gate.release(ticket)
-            raise
-        return ticket
+        return self.gate.admit(request.place.guild_id)
 
     async def _start(self, request: AnswerRequest) -> Reply:
         conversations, place = self.conversations, request.place

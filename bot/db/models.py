@@ -155,3 +155,12 @@ class QuotaRow(Base):
     daily_tokens: Mapped[int] = mapped_column(Integer)  # 0: no quota
     updated_by: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class CooldownRow(Base):
+    """When each user last asked, shared by every process on one PostgreSQL (per-user cooldowns)."""
+
+    __tablename__ = "cooldowns"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

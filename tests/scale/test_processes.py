@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from bot.db.database import Database
@@ -73,3 +75,101 @@ async def test_shard_settings_and_the_proxy_reach_the_client(tmp_path: Path) -> 
         assert bot.settings.sync_commands is False
     finally:
         await services.close()
+
+
+# A second bot process: its own full service stack on the same PostgreSQL, driven through the same public entry
+# points the cogs use. It writes its half of the conversation, takes a cooldown, then watches for a persona change.
+OTHER_PROCESS = """
+import asyncio, json, sys, time
+from bot.app import Services
+from bot.domain import Place
+from bot.generation.registry import ModelRegistry
+from bot.settings import Settings
+from tests.standins.scripted import ScriptedBackend
+
+async def main(url, start_at):
+    settings = Settings(_env_file=None, database_url=url, user_cooldown_seconds=60)
+    registry = ModelRegistry("scripted")
+    registry.register(ScriptedBackend())
+    services = await Services.open(settings, registry)
+    place = Place(1, 99)
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    for i in range(60):
+        reply = await services.conversations.start(place, f"B{i}", "bea", 2)
+        async for _ in reply.stream():
+            pass
+    await services.answers.cooldowns.check(7)  # user 7 asks here first
+    print("cooldown started", flush=True)
+    seen_at = None
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        resolved = await services.places.resolved(place)
+        if resolved.persona is not None and resolved.persona.name == "storyteller":
+            seen_at = time.time()
+            break
+        await asyncio.sleep(0.05)
+    print(json.dumps({"persona_seen_at": seen_at}), flush=True)
+    await services.close()
+
+asyncio.run(main(sys.argv[1], float(sys.argv[2])))
+"""
+
+
+async def test_two_processes_share_history_cooldowns_and_settings(
+    postgres_server: PostgresServer, tmp_path: Path
+) -> None:
+    from bot.app import Services
+    from bot.db import history
+    from bot.domain import Place
+    from bot.errors import BusyError
+    from bot.generation.registry import ModelRegistry
+    from bot.settings import Settings
+    from tests.standins.scripted import ScriptedBackend
+
+    url = postgres_server.create_database("two_processes")
+    settings = Settings(_env_file=None, database_url=url, user_cooldown_seconds=60)  # type: ignore[call-arg]
+    registry = ModelRegistry("scripted")
+    registry.register(ScriptedBackend())
+    services = await Services.open(settings, registry)
+    place = Place(1, 99)
+    start_at = time.time() + 4
+    other = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        OTHER_PROCESS,
+        url,
+        str(start_at),
+        env=env_for(url),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        for i in range(60):  # at the same time as the other process, into the same channel
+            reply = await services.conversations.start(place, f"A{i}", "ann", 1)
+            async for _ in reply.stream():
+                pass
+        assert other.stdout is not None
+        line = await asyncio.wait_for(other.stdout.readline(), 60)
+        assert line.strip() == b"cooldown started"
+        with pytest.raises(BusyError, match="Slow down a little"):  # honoured here, though taken there
+            await services.answers.cooldowns.check(7)
+        changed_at = time.time()
+        await services.personas.use(place, "channel", "storyteller", actor_id=1)
+        out, err = await asyncio.wait_for(other.communicate(), 60)
+    finally:
+        if other.returncode is None:
+            other.kill()
+    assert other.returncode == 0, err.decode()[-1500:]
+    seen_at = json.loads(out.decode().strip().splitlines()[-1])["persona_seen_at"]
+    assert seen_at is not None and seen_at - changed_at <= 1.0  # in force in the other process within a second
+
+    async with services.db.sessions() as session:
+        turns = await history.recent_turns(session, place.channel_id, 1000)
+    await services.close()
+    users = [t.content for t in turns if t.role == "user"]
+    assert len(turns) == 240  # every question and answer of both processes, none lost
+    assert [u for u in users if u.startswith("A")] == [f"A{i}" for i in range(60)]  # each process's order kept
+    assert [u for u in users if u.startswith("B")] == [f"B{i}" for i in range(60)]
+    assert all(t.status == "complete" for t in turns)
