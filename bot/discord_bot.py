@@ -9,6 +9,7 @@ import math
 import pkgutil
 import signal
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import discord
@@ -27,6 +28,9 @@ from bot.settings import Settings
 from bot.voice.manager import VoiceManager, make_engine
 
 log = logging.getLogger(__name__)
+
+LEFT_BEHIND_SECONDS = 900  # no answer streams this long: older ones still marked streaming were left by a crash
+SWEEP_SECONDS = 300
 
 
 def extension_names() -> list[str]:
@@ -85,6 +89,7 @@ class HFBot(commands.AutoShardedBot):
         self.started_at = time.monotonic()
         self._recovered = False
         self._warming: asyncio.Task[None] | None = None
+        self._sweeping: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         for name in extension_names():
@@ -146,14 +151,39 @@ class HFBot(commands.AutoShardedBot):
         if not self._recovered:  # once per process: on_ready fires again after every reconnect
             self._recovered = True
             await self.recover_after_crash()
+            if self.shared_database:
+                self._sweeping = asyncio.create_task(self._sweep_left_behind())
+
+    @property
+    def shared_database(self) -> bool:
+        """On PostgreSQL, other processes of the bot may be answering right now."""
+        return self.settings.database_backend() == "postgresql"
 
     async def recover_after_crash(self) -> None:
-        """Answers a crash left streaming (not this process's own): remove their marker and say so."""
+        """Answers a crash left streaming (not this process's own): remove their marker and say so.
+
+        Alone on SQLite, every answer still streaming at start was left by a crash. Sharing PostgreSQL, an answer
+        may be streaming in another process, so only answers older than any answer lasts are taken as left behind
+        (and a sweep every few minutes catches those a crashed process leaves later).
+        """
         left = [t for t in await self.conversations.in_flight() if t.id not in self.answers.running_turns]
+        if self.shared_database:
+            cutoff = datetime.now(UTC) - timedelta(seconds=LEFT_BEHIND_SECONDS)
+            left = [t for t in left if t.created_at < cutoff]
         if left:
             await recover_interrupted(self, self.conversations, left)
 
+    async def _sweep_left_behind(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            try:
+                await self.recover_after_crash()
+            except Exception:
+                log.exception("Sweeping answers left behind failed; trying again later")
+
     async def close(self) -> None:
+        if self._sweeping is not None:
+            self._sweeping.cancel()
         await self.answers.shutdown()
         if self.voice is not None:
             await self.voice.close()

@@ -173,3 +173,33 @@ async def test_two_processes_share_history_cooldowns_and_settings(
     assert [u for u in users if u.startswith("A")] == [f"A{i}" for i in range(60)]  # each process's order kept
     assert [u for u in users if u.startswith("B")] == [f"B{i}" for i in range(60)]
     assert all(t.status == "complete" for t in turns)
+
+
+async def test_a_starting_process_leaves_other_processes_answers_alone(postgres_server: PostgresServer) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.app import Services
+    from bot.db import history
+    from bot.discord_bot import HFBot
+    from bot.domain import Place
+    from bot.generation.registry import ModelRegistry
+    from bot.settings import Settings
+    from tests.standins.scripted import ScriptedBackend
+
+    url = postgres_server.create_database("recovery")
+    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
+    registry = ModelRegistry("scripted")
+    registry.register(ScriptedBackend())
+    services = await Services.open(settings, registry)
+    try:
+        streaming_elsewhere = await services.conversations.start(Place(1, 5), "still being answered", "ann", 1)
+        left_by_a_crash = await services.conversations.start(Place(1, 6), "asked before a crash", "bob", 2)
+        async with services.db.writes.begin() as session:
+            await history.update_turn(
+                session, left_by_a_crash.answer_turn_id, created_at=datetime.now(UTC) - timedelta(hours=1)
+            )
+        await HFBot(services).recover_after_crash()
+        still = {t.id for t in await services.conversations.in_flight()}
+        assert still == {streaming_elsewhere.answer_turn_id}
+    finally:
+        await services.close()
