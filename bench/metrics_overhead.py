@@ -20,7 +20,6 @@ import time
 from contextlib import aclosing, suppress
 from pathlib import Path
 
-import aiohttp
 from discord.http import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,13 +39,26 @@ from tests.standins.scripted import ScriptedBackend
 CACHE = Path(__file__).resolve().parent.parent / ".cache" / "models"
 
 
+SCRAPER = """
+import sys, time, urllib.request
+while True:
+    for path in ("/metrics", "/healthz", "/readyz"):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}{path}", timeout=5).read()
+        except OSError:
+            pass
+    time.sleep(1.0)
+"""
+
+
 async def scraping(server: OpsServer) -> None:
-    async with aiohttp.ClientSession() as session:
-        while True:
-            for path in ("/metrics", "/healthz", "/readyz"):
-                async with session.get(f"http://127.0.0.1:{server.port}{path}") as response:
-                    await response.read()
-            await asyncio.sleep(1.0)
+    """Prometheus and a probe, as they would run: another process, every second."""
+    scraper = await asyncio.create_subprocess_exec(sys.executable, "-c", SCRAPER, str(server.port))
+    try:
+        await asyncio.Event().wait()
+    finally:
+        scraper.kill()
+        await scraper.wait()
 
 
 async def with_endpoint(on: bool, checks: dict, work):  # type: ignore[no-untyped-def,type-arg]
