@@ -13,7 +13,9 @@ sleeps briefly when either runs dry; measured in `bench/discord_streaming.py`, u
 An answer's first message and a finished answer's final text are urgent: they go to the front of the line, and
 urgency is looked at again every time a waiter wakes, so a renderer already waiting when its model finishes moves
 up. A 429 pauses the lane (scope user) or, for Discord's hidden per-channel sub-limit (scope shared), the whole
-channel, whose interaction lanes then also count against the channel's budget for a while.
+channel. That sub-limit is never announced, so while several slash-command answers stream in one channel they are
+paced together within the channel's message budget (creates and edits, 10 per 5 s) from the start, and after a
+shared 429 within an estimate of the sub-limit learned from what got through.
 """
 
 from __future__ import annotations
@@ -92,7 +94,11 @@ class Lane:
         self._learned: dict[Kind, Budget] = {}
         self._blocked_until = 0.0
         self._crowded_until = 0.0
-        self._shared: Budget | None = None  # a channel's estimate of its hidden sub-limit on interaction requests
+        # A channel's interaction answers together: before Discord's hidden sub-limit shows, the channel's whole
+        # message budget (creates and edits); after a shared-scope 429, an estimate of the sub-limit.
+        self._shared: Budget | None = None
+        self._prior = Budget(2 * REQUESTS_PER_WINDOW, WINDOW_SECONDS)
+        self._interaction_streams = 0
         self._interactions_sent: deque[float] = deque(maxlen=64)
         self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
@@ -103,23 +109,30 @@ class Lane:
         lanes = [self] if self.channel is None else [self, self.channel]  # a channel counts its interactions too
         for lane in lanes:
             lane.streams += 1
+        if self.channel is not None:
+            self.channel._interaction_streams += 1
         try:
             yield
         finally:
             for lane in lanes:
                 lane.streams -= 1
+            if self.channel is not None:
+                self.channel._interaction_streams -= 1
 
     def has_own_budget(self, kind: Kind) -> bool:
-        """Whether Discord announced this kind's bucket (before that, creates and edits share one budget)."""
-        return kind in self._learned
+        """Whether this kind's requests compete with no other answer's: an interaction's webhook is its own, and a
+        channel's kind is once Discord announced its bucket (before that, creates and edits share one budget)."""
+        return self.channel is not None or kind in self._learned
 
     def _budgets(self, kind: Kind) -> list[Budget]:
-        if self._shared is not None and kind is _SHARED:
-            return [self._shared]
+        if kind is _SHARED:
+            return [self._shared or self._prior]
         return [self._learned.get(kind, self._default)]
 
     def crowded(self) -> bool:
-        return self._clock() < self._crowded_until
+        """Whether this channel's interaction answers are paced together: several stream here at once, or
+        Discord recently answered one of them with a shared-scope 429."""
+        return self._interaction_streams >= 2 or self._clock() < self._crowded_until
 
     def next_slot(self, kind: Kind = Kind.EDIT, urgent: bool = False) -> float:
         """The earliest instant the next request of this kind may go out."""
@@ -209,7 +222,7 @@ class Lane:
         channel.penalize(retry_after)
         got_through = sum(1 for t in channel._interactions_sent if now - t < WINDOW_SECONDS)
         limit = max(REQUESTS_PER_WINDOW, got_through - 1)
-        if channel._shared is None or limit < channel._shared.limit or not channel.crowded():
+        if channel._shared is None or limit < channel._shared.limit or channel._clock() >= channel._crowded_until:
             channel._shared = Budget(limit, WINDOW_SECONDS)
         channel._crowded_until = now + CROWDED_SECONDS
 
