@@ -38,7 +38,7 @@ WINDOW_SECONDS = 5.0
 SAFETY_SECONDS = 0.25  # clock skew and network latency between us and Discord's bucket
 RESERVE_UP_TO_STREAMS = 2  # with this many answers or fewer, keep a request per window for urgent ones
 MIN_SPACING_SECONDS = 1.0  # progress edits faster than this help no reader and crowd Discord's hidden limits
-POLL_SECONDS = 0.05  # waiters look again at the line (and at their own urgency) at least this often
+POLL_SECONDS = 0.25  # waiters look again at the line (and at their own urgency) at least this often
 CROWDED_SECONDS = 60.0  # after a shared-scope 429, a channel's interaction lanes also count against the channel
 MAX_INTERACTION_LANES = 2000  # interaction tokens live 15 minutes; older lanes are forgotten
 
