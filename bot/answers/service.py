@@ -106,12 +106,6 @@ class AnswerService:
             return None
         try:
             await self.cooldowns.check(request.asker_id)
-        except BotError as exc:
-            self.gate.release(ticket)
-            _refused(exc)
-            await surface.refuse(exc.user_message)
-            return None
-        try:
             if self.usage is not None and request.path != "continue":  # before anything is shown or generated
                 await self.usage.check(request.place.guild_id, request.asker_id)
             await surface.acknowledge(queued=ticket.waits)

@@ -49,9 +49,6 @@ class Kind(StrEnum):
     SHARED = "shared"  # a channel's interaction requests together, under its hidden sub-limit
 
 
-_SHARED = Kind.SHARED
-
-
 @dataclass
 class Budget:
     limit: int
@@ -125,7 +122,7 @@ class Lane:
         return self.channel is not None or kind in self._learned
 
     def _budgets(self, kind: Kind) -> list[Budget]:
-        if kind is _SHARED:
+        if kind is Kind.SHARED:
             return [self._shared or self._prior]
         return [self._learned.get(kind, self._default)]
 
@@ -154,7 +151,7 @@ class Lane:
         await self._wait_in_line(kind, urgent)
         channel = self.channel
         if channel is not None and channel.crowded():  # then every interaction there also waits in the channel's line
-            await channel._wait_in_line(lambda: _SHARED, urgent)
+            await channel._wait_in_line(lambda: Kind.SHARED, urgent)
         metrics.pacer_wait.observe(max(0.0, self._clock() - started))
 
     async def _wait_in_line(self, kind: Callable[[], Kind], urgent: Callable[[], bool]) -> None:
