@@ -65,10 +65,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tokens", type=int, default=96)
     args = parser.parse_args()
-    print(f"LOCAL_DTYPE=auto picks {pick_dtype('auto', 'cpu')} on this machine; {args.tokens} tokens per answer")
+    auto = pick_dtype("auto", "cpu", "smollm2")
+    print(f"LOCAL_DTYPE=auto picks {auto} for the embedded model on this machine; {args.tokens} tokens per answer")
     print(f"{'dtype':10} {'single tok/s':>12} {'8-stream tok/s':>15} {'quiz':>6}")
     base = None
-    for dtype in ("float32", "bfloat16"):
+    for dtype in ("float32", "bfloat16", "int8", "int4"):
         single, aggregate, score = await measure(dtype, args.tokens)
         base = base or (single, aggregate)
         ratio = f"({single / base[0]:.2f}x, {aggregate / base[1]:.2f}x)"

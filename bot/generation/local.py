@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -65,15 +66,25 @@ class LocalModelPool:
         return list(self._resident)
 
     async def get(self, name: str) -> LocalModel:
-        """The model, loaded first (in a thread) when it is not resident."""
+        """The model, loaded first (on its scheduler's thread) when it is not resident."""
         return (await self._resident_for(name)).loaded
 
     async def _resident_for(self, name: str) -> Resident:
         if name not in self._resident:
             async with self._load_lock:
                 if name not in self._resident:
-                    loaded = await asyncio.to_thread(load_local_model, name, self._device, self._cache_dir, self.dtype)
-                    self._adopt(loaded)
+                    # The scheduler's thread loads the model and then runs it: torch stays on one thread.
+                    scheduler = BatchScheduler(
+                        partial(load_local_model, name, self._device, self._cache_dir, self.dtype),
+                        self.max_batch,
+                        self.max_waiting,
+                    )
+                    try:
+                        loaded = await asyncio.shield(asyncio.wrap_future(scheduler.ready))
+                    except asyncio.CancelledError:
+                        scheduler.ready.add_done_callback(lambda _: scheduler.close())  # nobody will adopt it
+                        raise
+                    self._adopt(loaded, scheduler)
         resident = self._resident[name]
         resident.last_used = time.monotonic()
         return resident
@@ -90,11 +101,11 @@ class LocalModelPool:
             # Over budget, this model stayed only for its running answers; the one loaded meanwhile is wanted.
             self._trim(first=name)
 
-    def _adopt(self, loaded: LocalModel) -> None:
+    def _adopt(self, loaded: LocalModel, scheduler: BatchScheduler) -> None:
         # A smaller window than the model's bounds prompt memory and prefill time on a CPU.
         if self._context_limit:
             loaded.context_window = min(loaded.context_window, self._context_limit)
-        self._resident[loaded.name] = Resident(loaded, BatchScheduler(loaded, self.max_batch, self.max_waiting))
+        self._resident[loaded.name] = Resident(loaded, scheduler)
         self._trim(keep=loaded.name)
 
     def _trim(self, keep: str | None = None, first: str | None = None) -> None:

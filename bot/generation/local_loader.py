@@ -15,7 +15,8 @@ from bot.generation.embedded import EMBEDDED_ALIAS, EMBEDDED_SAMPLING, GGUF_FILE
 
 log = logging.getLogger(__name__)
 
-DTYPES = ("auto", "float32", "bfloat16", "float16")
+QUANTIZED = ("int4", "int8")  # weight-only forms for a CPU (bot.generation.quantize)
+DTYPES = ("auto", "float32", "bfloat16", "float16", *QUANTIZED)
 
 
 @dataclass(slots=True)
@@ -36,19 +37,25 @@ def pick_device(preferred: str | None = None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def pick_dtype(requested: str, device: str) -> str:
-    """`auto`: the fastest form that keeps answers. On a GPU, bfloat16 where supported (else float16). On a CPU,
-    float32: even with AVX512-BF16 and AMX, the batch scheduler's decoding step measured slower in bfloat16
-    (bench/local_dtype.py: 0.59x single stream, 0.95x at 8 streams, same quiz score), so bfloat16 is opt-in there."""
+def pick_dtype(requested: str, device: str, name: str | None = None) -> str:
+    """`auto`: the fastest form that keeps the answers. On a GPU, bfloat16 where supported (else float16). On a CPU,
+    int4 for the embedded model, whose weights were 4-bit in the file to begin with (bench/local_dtype.py: about 2x
+    float32 for one stream and for eight, same quiz score); float32 for other models, since int4/int8 round their
+    weights (opt in, and check the quiz with the bench). Plain bfloat16 on a CPU helps only batches."""
     import torch
 
     if requested not in DTYPES:
         raise InvalidInputError(f"LOCAL_DTYPE must be one of {', '.join(DTYPES)}, not `{requested}`.")
+    on_gpu = device.startswith("cuda")
+    if requested in QUANTIZED and on_gpu:
+        raise InvalidInputError(f"LOCAL_DTYPE={requested} runs on a CPU only; use auto or bfloat16 on a GPU.")
     if requested != "auto":
         return requested
-    if device.startswith("cuda"):
+    if on_gpu:
         return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
-    return "float32"
+    from bot.generation.quantize import int4_supported
+
+    return "int4" if name == EMBEDDED_ALIAS and int4_supported() else "float32"
 
 
 def sampling_of(name: str, generation_config: Any) -> GenerationParams:
@@ -114,7 +121,7 @@ def load_local_model(
     import torch
 
     target = pick_device(device)
-    chosen = pick_dtype(dtype, target)
+    chosen = pick_dtype(dtype, target, name)
     started = time.perf_counter()
     try:
         # trust_remote_code stays off: a model name typed in Discord must never run code from the Hub.
@@ -128,7 +135,13 @@ def load_local_model(
         ) from exc
     if "gguf_file" in extra and name == EMBEDDED_ALIAS:
         _save_converted(model, tokenizer, cache_dir)
-    model.to(target).to(getattr(torch, chosen))  # type: ignore[arg-type]
+    model.to(target)
+    if chosen in QUANTIZED:
+        from bot.generation.quantize import quantize
+
+        quantize(model, chosen)  # from float32: the matmuls change, everything around them stays float32
+    else:
+        model.to(getattr(torch, chosen))
     model.eval()
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
