@@ -95,11 +95,11 @@ class BatchScheduler:
             raise BusyError("The local model has too many questions waiting. Please try again in a minute.")
         self._incoming.put(request)
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
         """Stop the worker after its current step; running and queued answers fail with a clear error."""
         self._closing.set()
         self._incoming.put(None)  # wakes a worker waiting for work
-        if threading.current_thread() is not self._thread:
+        if wait and threading.current_thread() is not self._thread:
             self._thread.join(timeout=CLOSE_WAIT_SECONDS)
 
     # -- worker thread ------------------------------------------------------------------------------

@@ -82,7 +82,7 @@ class LocalModelPool:
                     try:
                         loaded = await asyncio.shield(asyncio.wrap_future(scheduler.ready))
                     except asyncio.CancelledError:
-                        scheduler.ready.add_done_callback(lambda _: scheduler.close())  # nobody will adopt it
+                        scheduler.ready.add_done_callback(lambda _: scheduler.close(wait=False))  # nobody adopts it
                         raise
                     self._adopt(loaded, scheduler)
         resident = self._resident[name]

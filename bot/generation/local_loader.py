@@ -135,7 +135,7 @@ def load_local_model(
         ) from exc
     if "gguf_file" in extra and name == EMBEDDED_ALIAS:
         _save_converted(model, tokenizer, cache_dir)
-    model.to(target)
+    model.to(target)  # type: ignore[arg-type]
     if chosen in QUANTIZED:
         from bot.generation.quantize import quantize
 

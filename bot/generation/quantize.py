@@ -35,8 +35,8 @@ def bf16_prepack_supported() -> bool:
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
-def _flat(x: torch.Tensor, dtype: torch.dtype = torch.bfloat16) -> torch.Tensor:
-    return x.reshape(-1, x.shape[-1]).to(dtype)
+def _flat(x: torch.Tensor) -> torch.Tensor:
+    return x.reshape(-1, x.shape[-1]).to(torch.bfloat16)
 
 
 def _unflat(y: torch.Tensor, x: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -62,7 +62,8 @@ class Int4Linear(nn.Module):
         q = ((groups - low[..., None]) / scale[..., None]).round().clamp(0, 15).to(torch.int32).reshape(rows, inputs)
         self.register_buffer("packed", torch.ops.aten._convert_weight_to_int4pack_for_cpu(q, 1))
         zeros = low + 8 * scale
-        self.register_buffer("scales_zeros", torch.stack([scale, zeros], dim=-1).transpose(0, 1).contiguous().bfloat16())
+        scales_zeros = torch.stack([scale, zeros], dim=-1).transpose(0, 1).contiguous()  # (groups, rows, 2)
+        self.register_buffer("scales_zeros", scales_zeros.bfloat16())
         self.bias = linear.bias
         self.prompts = PrepackedBf16Linear(linear)  # for prompts: a bfloat16 copy, a quarter the size of float32
 
@@ -74,7 +75,7 @@ class Int4Linear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.numel() > INT4_MAX_ROWS * x.shape[-1]:
             return self.prompts(x)
-        y = torch.ops.aten._weight_int4pack_mm_for_cpu(_flat(x, self.scales_zeros.dtype), self.packed, GROUP, self.scales_zeros)
+        y = torch.ops.aten._weight_int4pack_mm_for_cpu(_flat(x), self.packed, GROUP, self.scales_zeros)
         return _unflat(y, x, self.bias)
 
 
