@@ -31,7 +31,8 @@ from bot.domain import AnswerStatus
 from bot.errors import BotError, BusyError
 from bot.logs import answer_context, answering
 from bot.ops import metrics
-from bot.services.conversation import ConversationService, Reply, check_text
+from bot.services.conversation import ConversationService, check_text
+from bot.services.reply import Reply
 from bot.services.usage import UsageService
 from bot.streaming.pacing import PacerRegistry
 from bot.streaming.renderer import Outcome, StreamRenderer

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from bot.domain import Extras
 
 if TYPE_CHECKING:
-    from bot.services.conversation import Reply
+    from bot.services.reply import Reply
 
 FILES_SHARE = 3  # files may take up to a third of the model's context window
 CUT_MARK = "\n[… cut here: the rest of the file did not fit]"
