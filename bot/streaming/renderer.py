@@ -26,18 +26,13 @@ WRITING_MARKER = " ▌"
 STOPPED_MARK = "-# ⏹️ Stopped."
 GENERIC_FAILURE = "Something went wrong while answering. Please try again."
 MAX_SEND_ATTEMPTS = 4
-IDLE_POLL_SECONDS = 0.05  # how often a waiting renderer looks for new text
+IDLE_POLL_SECONDS = 0.05  # how often a renderer looks for a changed waiting text ("Thinking…") before any text
+NEWS_TIMEOUT_SECONDS = 30.0  # a renderer waiting for new text looks again after this long even if not woken
 
 
 IdleWait = Callable[["asyncio.Task[None]"], Awaitable[object]]
 Finishing = Callable[["Outcome"], tuple[str, Any | None]]  # a finished answer's notice and buttons
 Created = Callable[[list[Any]], Awaitable[None]]  # told the message handles each time one is added
-
-
-async def _wait_for_producer(producer: asyncio.Task[None]) -> None:
-    """Wait a moment for new text (or the end), waiting on the producer task itself rather than an Event:
-    test harnesses that simulate Discord's clock understand a task waiting on another task."""
-    await asyncio.wait({producer}, timeout=IDLE_POLL_SECONDS)
 
 
 class MessageSink(Protocol):
@@ -100,8 +95,9 @@ class StreamRenderer:
         self._final: tuple[str, Any | None] | None = None
         self._splitter = MessageSplitter()
         self._sent: list[_Sent] = []
-        self._idle_wait = idle_wait or _wait_for_producer
+        self._idle_wait = idle_wait or self._wait_for_news
         self._producer: asyncio.Task[None] | None = None
+        self._waker: asyncio.Future[None] | None = None
         self.outcome = Outcome()
 
     def stop(self) -> None:
@@ -141,10 +137,28 @@ class StreamRenderer:
             self.outcome.status, self.outcome.error = AnswerStatus.FAILED, exc
             return self.outcome
 
+    async def _wait_for_news(self, producer: asyncio.Task[None]) -> None:
+        """Wait until the producer adds text or ends. Only tasks are waited on, never an Event: test harnesses that
+        simulate Discord's clock (simcord) see a task waiting on a paused model and a far timer as settled, where a
+        renderer polling every 50 ms kept them busy until their deadline and now and then failed them there."""
+        if self._waiting_text is not None and not self.outcome.text:
+            # Before the first text the waiting text ("Thinking…") can change with no text arriving: look often.
+            await asyncio.wait({producer}, timeout=IDLE_POLL_SECONDS)
+            return
+        waker = asyncio.ensure_future(asyncio.sleep(NEWS_TIMEOUT_SECONDS))
+        self._waker = waker
+        try:
+            await asyncio.wait({producer, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self._waker = None
+            waker.cancel()
+
     async def _produce(self, pieces: AsyncIterator[str]) -> None:
         try:
             async for piece in pieces:
                 self.outcome.text += piece
+                if self._waker is not None:
+                    self._waker.cancel()  # the renderer was waiting for this
             self.outcome.status = AnswerStatus.COMPLETE
         except asyncio.CancelledError:
             self.outcome.status = AnswerStatus.INTERRUPTED
