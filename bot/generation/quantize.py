@@ -65,7 +65,7 @@ class Int4Linear(nn.Module):
         scales_zeros = torch.stack([scale, zeros], dim=-1).transpose(0, 1).contiguous()  # (groups, rows, 2)
         self.register_buffer("scales_zeros", scales_zeros.bfloat16())
         self.bias = linear.bias
-        self.prompts = PrepackedBf16Linear(linear)  # for prompts: a bfloat16 copy, a quarter the size of float32
+        self.prompts = _bf16_or_float(linear)  # for prompts: a bfloat16 copy, half the size of float32
 
     @staticmethod
     def fits(linear: nn.Linear) -> bool:
@@ -108,6 +108,11 @@ class PrepackedBf16Linear(nn.Module):
         return _unflat(y, x, self.bias)
 
 
+def _bf16_or_float(linear: nn.Linear) -> nn.Module:
+    """The prepacked bfloat16 layer where oneDNN has bfloat16 on this CPU (AVX-512 and newer), else the float one."""
+    return PrepackedBf16Linear(linear) if bf16_prepack_supported() else linear
+
+
 def quantize(model: Any, form: str) -> int:
     """Swap the model's linear layers for `form` in place; returns how many were swapped. CPU only."""
     head = model.get_output_embeddings()
@@ -119,12 +124,12 @@ def quantize(model: Any, form: str) -> int:
             replacement: nn.Module | None = None
             if child is head:
                 # The head often shares its weights with the input embeddings: the embeddings keep the float copy.
-                replacement = PrepackedBf16Linear(child) if form == "int4" else Int8Linear(child)
+                replacement = _bf16_or_float(child) if form == "int4" else Int8Linear(child)
             elif form == "int8":
                 replacement = Int8Linear(child)
             elif Int4Linear.fits(child):  # else it stays float32
                 replacement = Int4Linear(child)
-            if replacement is not None:
+            if replacement is not None and replacement is not child:
                 setattr(parent, name, replacement)
                 swapped += 1
     log.info("Quantized %d linear layers to %s", swapped, form)

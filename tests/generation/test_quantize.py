@@ -108,3 +108,15 @@ async def test_a_load_whose_asker_left_does_not_leave_a_model_running() -> None:
     assert sum(t.name == "local-batch" for t in threading.enumerate()) == before
     assert "Paris" in await answer(pool, ASKED)  # and the next asker loads it again
     pool.close()
+
+
+def test_int4_without_bfloat16_in_onednn_reads_prompts_in_float32(monkeypatch: pytest.MonkeyPatch) -> None:
+    # CPUs before AVX-512 have no oneDNN bfloat16: prompts then go through the float32 layer, still correct.
+    monkeypatch.setattr("bot.generation.quantize.bf16_prepack_supported", lambda: False)
+    layer = q4_1_linear(32, 128)
+    x = torch.randn(40, 128, generator=torch.Generator().manual_seed(4))
+    with torch.inference_mode():
+        quantized = Int4Linear(layer)
+        assert quantized.prompts is layer
+        assert torch.equal(quantized(x), layer(x))
+        assert (quantized(x[:2]) - layer(x[:2])).abs().max() < 0.01 * layer(x[:2]).abs().max()
