@@ -49,6 +49,11 @@ def pick_dtype(requested: str, device: str, name: str | None = None) -> str:
     on_gpu = device.startswith("cuda")
     if requested in QUANTIZED and on_gpu:
         raise InvalidInputError(f"LOCAL_DTYPE={requested} runs on a CPU only; use auto or bfloat16 on a GPU.")
+    if requested == "int4":
+        from bot.generation.quantize import int4_kernels
+
+        if not int4_kernels():
+            raise InvalidInputError(f"LOCAL_DTYPE=int4 needs torch 2.6 or newer (this is {torch.__version__}).")
     if requested != "auto":
         return requested
     if on_gpu:

@@ -27,8 +27,15 @@ GROUP = 32  # int4: one scale and zero per 32 inputs, the layout of GGUF's Q4_1 
 INT4_MAX_ROWS = 12
 
 
+def int4_kernels() -> bool:
+    """torch's CPU int4 kernels (torch 2.6 and newer)."""
+    aten = torch.ops.aten
+    return hasattr(aten, "_weight_int4pack_mm_for_cpu") and hasattr(aten, "_convert_weight_to_int4pack_for_cpu")
+
+
 def int4_supported() -> bool:
-    return hasattr(torch.ops.aten, "_weight_int4pack_mm_for_cpu") and bf16_prepack_supported()
+    """int4 runs well here: its kernels, and oneDNN bfloat16 for prompts and the head."""
+    return int4_kernels() and bf16_prepack_supported()
 
 
 def bf16_prepack_supported() -> bool:

@@ -120,3 +120,10 @@ def test_int4_without_bfloat16_in_onednn_reads_prompts_in_float32(monkeypatch: p
         assert quantized.prompts is layer
         assert torch.equal(quantized(x), layer(x))
         assert (quantized(x[:2]) - layer(x[:2])).abs().max() < 0.01 * layer(x[:2]).abs().max()
+
+
+def test_int4_asked_for_on_a_torch_without_its_kernels_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("bot.generation.quantize.int4_kernels", lambda: False)
+    with pytest.raises(InvalidInputError, match=r"LOCAL_DTYPE=int4 needs torch 2\.6 or newer"):
+        pick_dtype("int4", "cpu", "smollm2")
+    assert pick_dtype("auto", "cpu", "smollm2") == "float32"
