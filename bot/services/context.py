@@ -51,14 +51,17 @@ def _cut(text: str, tokens: int, allowed: int) -> str:
     return text[:keep] + CUT_MARK
 
 
-async def assemble(backend: Backend, persona: Persona, turns: Sequence[Turn], max_tokens: int) -> Context:
+async def assemble(
+    backend: Backend, persona: Persona, turns: Sequence[Turn], max_tokens: int, reserved: int = 0
+) -> Context:
+    """`reserved`: tokens that will be added to the question afterwards (its files, its reply chain)."""
     window = await backend.context_window()
     system: ChatMessage = {"role": "system", "content": persona.system_prompt}
     people = speakers(turns)
     named = len(people) > 1
     messages = [turn_message(t, named) for t in turns]
     counts = await backend.count_text([system["content"], *(m["content"] for m in messages)])
-    budget = window - answer_room(window, max_tokens) - counts[0] - 2 * MESSAGE_OVERHEAD_TOKENS
+    budget = window - answer_room(window, max_tokens) - counts[0] - 2 * MESSAGE_OVERHEAD_TOKENS - reserved
     per_turn_cap = budget // 2  # one huge turn may not push every other turn out
     kept: list[ChatMessage] = []
     cut = 0

@@ -36,7 +36,7 @@ from bot.errors import InvalidInputError, NotFoundError
 from bot.generation.registry import ModelRegistry
 from bot.ops import metrics
 from bot.services.context import assemble
-from bot.services.extras import with_extras
+from bot.services.extras import Addition, prepare
 from bot.services.reply import Reply
 
 log = logging.getLogger(__name__)
@@ -115,10 +115,8 @@ class ConversationService:
                 author_name=author_name,
             )
             turns = await history.recent_turns(session, place.channel_id, HISTORY_FETCH)
-        reply = await self._reply(place, chosen, model_name, turns, speak)
+        reply = await self._reply(place, chosen, model_name, turns, speak, extras=extras)
         reply.asker_id = author_id
-        if extras is not None:
-            await with_extras(reply, extras)
         return reply
 
     async def reply(
@@ -179,12 +177,16 @@ class ConversationService:
         turns: list[Turn],
         speak: bool,
         answer_turn_id: int | None = None,
+        extras: Extras | None = None,
     ) -> Reply:
         backend = self.registry.backend(model)
         defaults = await backend.sampling_defaults()
         params = replace(params_for(persona, defaults, self.max_new_tokens), seed=self.seed or defaults.seed)
-        context = await assemble(backend, persona, turns, params.max_tokens)
+        added = await prepare(backend, extras) if extras is not None else Addition()
+        context = await assemble(backend, persona, turns, params.max_tokens, reserved=added.tokens)
+        added.apply(context.messages[-1])  # the question is the newest turn
         reply = Reply(self, place, persona, model, backend, context, params)
+        reply.notes.extend(added.notes)
         reply.speak = speak
         if answer_turn_id is None:
             answer_turn_id = await self._record_in_flight(reply)

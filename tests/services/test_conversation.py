@@ -10,9 +10,10 @@ import pytest
 
 from bot.db import history
 from bot.db.database import Database
-from bot.domain import Place
+from bot.domain import Extras, FileText, Place
 from bot.errors import GenerationInterrupted, InvalidInputError, NotFoundError, UnknownModelError
 from bot.generation.registry import ModelRegistry
+from bot.services.context import MESSAGE_OVERHEAD_TOKENS, answer_room
 from bot.services.conversation import ConversationService, Retention
 from bot.services.personas import PersonaService
 from tests.standins.scripted import ScriptedBackend
@@ -138,3 +139,24 @@ async def test_clear_history(database: Database, registry: ModelRegistry) -> Non
     await say(service, "remember me", model="scripted")
     assert await service.clear_history(HERE) == 2
     assert await turns(database) == []
+
+
+async def test_a_file_in_a_long_conversation_still_leaves_room_for_the_answer(
+    database: Database, registry: ModelRegistry
+) -> None:
+    # The file's share is taken out of the history's budget: history that already filled the window gives way,
+    # rather than the prompt overflowing it (a local model then refuses the question as too long).
+    small = ScriptedBackend(name="small", window=400)
+    registry.register(small)
+    service = ConversationService(database, registry, max_new_tokens=100)
+    for i in range(20):
+        await say(service, " ".join([f"turn{i}"] * 30), model="small")
+    extras = Extras(files=[FileText("notes.txt", "word " * 500)], described=["notes.txt (text, 2.5 KB)"])
+    reply = await service.start(HERE, "What do these notes say?", "alice", 1, model="small", extras=extras)
+    async with aclosing(reply.stream()) as pieces:
+        [p async for p in pieces]
+    sent = sum(len(m["content"].split()) + MESSAGE_OVERHEAD_TOKENS for m in reply.context.messages)
+    assert sent <= small.window - answer_room(small.window, 100)
+    question = reply.context.messages[-1]["content"]
+    assert question.startswith("[File notes.txt:]") and "What do these notes say?" in question
+    assert reply.left_out > 0  # older turns made way for the file
