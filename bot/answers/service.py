@@ -113,8 +113,10 @@ class AnswerService:
             if request.gather is not None and request.extras is None:
                 request.extras = await request.gather()
             metrics.answers_queued.inc()
+            reached = False
             try:
                 async with self.gate.slot(ticket):
+                    reached = True
                     metrics.answers_queued.dec()
                     metrics.queue_wait.observe(time.monotonic() - request.received_at)
                     with metrics.answers_running.track_inprogress():
@@ -124,7 +126,7 @@ class AnswerService:
                             reply.asker_id = request.asker_id
                         return await self._deliver(request, reply, surface, answer_id)
             finally:
-                if ticket.held:  # left the line without reaching the slot
+                if not reached:  # left the line without reaching the slot (the slot gives the ticket back itself)
                     metrics.answers_queued.dec()
         except BotError as exc:
             _refused(exc)

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from bot.answers.limits import Cooldowns, GuildGate
 from bot.answers.request import AnswerRequest
 from bot.answers.service import AnswerService
@@ -150,3 +152,22 @@ async def test_a_burst_of_questions_is_refused_before_anything_is_shown(
     assert sorted(s.acknowledged for s in surfaces if not s.refusals) == [[False], [True], [True]]
     backend.gate.set()
     await asyncio.gather(*asking)
+
+
+async def test_a_question_that_leaves_the_line_is_no_longer_counted_as_waiting(
+    database: Database, registry: ModelRegistry
+) -> None:
+    backend = GatedBackend()
+    registry.register(backend)
+    registry.default_model = "gated"
+    answers = pipeline(database, registry, limit=1)
+    before = REGISTRY.get_sample_value("hfbot_answers_queued")
+    running = asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), 1, "x", "q", "ask"), RecordingSurface()))
+    waiting = asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), 2, "y", "q", "ask"), RecordingSurface()))
+    await asyncio.sleep(0.2)
+    assert REGISTRY.get_sample_value("hfbot_answers_queued") == before + 1 and answers.gate.waiting() == 1
+    waiting.cancel()  # the asker's task ends while it waits for the slot (shutdown, a dropped interaction)
+    await asyncio.gather(waiting, return_exceptions=True)
+    assert REGISTRY.get_sample_value("hfbot_answers_queued") == before and answers.gate.waiting() == 0
+    backend.gate.set()
+    await running
