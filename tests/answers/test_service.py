@@ -81,16 +81,17 @@ class RecordingSurface:
         return None
 
 
-def pipeline(database: Database, registry: ModelRegistry, limit: int) -> AnswerService:
-    conversations = ConversationService(database, registry)
-    return AnswerService(conversations, PacerRegistry(), Cooldowns(0), GuildGate(limit), admin_ids=[])
-
-
-async def test_the_server_slot_is_held_until_the_answer_is_shown(database: Database, registry: ModelRegistry) -> None:
+def gated_pipeline(database: Database, registry: ModelRegistry) -> tuple[GatedBackend, AnswerService]:
+    """One answer at a time per server (two may wait), on a model that pauses until the test opens its gate."""
     backend = GatedBackend()
     registry.register(backend)
     registry.default_model = "gated"
-    answers = pipeline(database, registry, limit=1)
+    conversations = ConversationService(database, registry)
+    return backend, AnswerService(conversations, PacerRegistry(), Cooldowns(0), GuildGate(1), admin_ids=[])
+
+
+async def test_the_server_slot_is_held_until_the_answer_is_shown(database: Database, registry: ModelRegistry) -> None:
+    backend, answers = gated_pipeline(database, registry)
     first, second = RecordingSurface(), RecordingSurface()
     asking = [
         asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), 1, "ann", "first", "mention"), first)),
@@ -109,10 +110,7 @@ async def test_the_server_slot_is_held_until_the_answer_is_shown(database: Datab
 async def test_a_full_queue_refuses_at_once_and_other_servers_are_unaffected(
     database: Database, registry: ModelRegistry
 ) -> None:
-    backend = GatedBackend()
-    registry.register(backend)
-    registry.default_model = "gated"
-    answers = pipeline(database, registry, limit=1)
+    backend, answers = gated_pipeline(database, registry)
     running = [
         asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), i, "x", "q", "ask"), RecordingSurface()))
         for i in range(3)  # one runs, two wait (two waiting per slot)
@@ -137,10 +135,7 @@ async def test_a_burst_of_questions_is_refused_before_anything_is_shown(
 ) -> None:
     # Ten questions arriving in the same instant: the line (one running, two waiting) fills as they arrive, and
     # the other seven are refused with their first response, never after a public "thinking…".
-    backend = GatedBackend()
-    registry.register(backend)
-    registry.default_model = "gated"
-    answers = pipeline(database, registry, limit=1)
+    backend, answers = gated_pipeline(database, registry)
     surfaces = [RecordingSurface() for _ in range(10)]
     asking = [
         asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), i, "x", "q", "ask"), s))
@@ -157,10 +152,7 @@ async def test_a_burst_of_questions_is_refused_before_anything_is_shown(
 async def test_a_question_that_leaves_the_line_is_no_longer_counted_as_waiting(
     database: Database, registry: ModelRegistry
 ) -> None:
-    backend = GatedBackend()
-    registry.register(backend)
-    registry.default_model = "gated"
-    answers = pipeline(database, registry, limit=1)
+    backend, answers = gated_pipeline(database, registry)
     before = REGISTRY.get_sample_value("hfbot_answers_queued")
     running = asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), 1, "x", "q", "ask"), RecordingSurface()))
     waiting = asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), 2, "y", "q", "ask"), RecordingSurface()))
