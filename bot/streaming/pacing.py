@@ -121,10 +121,10 @@ class Lane:
         channel's kind is once Discord announced its bucket (before that, creates and edits share one budget)."""
         return self.channel is not None or kind in self._learned
 
-    def _budgets(self, kind: Kind) -> list[Budget]:
+    def _budget(self, kind: Kind) -> Budget:
         if kind is Kind.SHARED:
-            return [self._shared or self._prior]
-        return [self._learned.get(kind, self._default)]
+            return self._shared or self._prior
+        return self._learned.get(kind, self._default)
 
     def crowded(self) -> bool:
         """Whether this channel's interaction answers are paced together: several stream here at once, or
@@ -135,9 +135,7 @@ class Lane:
         """The earliest instant the next request of this kind may go out."""
         reserve = self.streams <= RESERVE_UP_TO_STREAMS
         at = max(self._blocked_until, self.channel._blocked_until if self.channel is not None else 0.0)
-        for budget in self._budgets(kind):
-            at = max(at, budget.slot(urgent, reserve))
-        return at
+        return max(at, self._budget(kind).slot(urgent, reserve))
 
     async def acquire(
         self, kind: Callable[[], Kind] = lambda: Kind.EDIT, urgent: Callable[[], bool] = lambda: False
@@ -174,16 +172,15 @@ class Lane:
         claimed: set[int] = set()
         for waiter in line:
             kind = waiter.kind()
-            budgets = {id(budget) for budget in self._budgets(kind)}
-            if budgets & claimed:
+            budget = self._budget(kind)
+            if id(budget) in claimed:
                 continue  # round-robin: only the first in line for each budget may take its slot
-            claimed |= budgets
+            claimed.add(id(budget))
             if waiter is me:
                 delay = self.next_slot(kind, me.urgent()) - now
                 if delay <= 0:
                     self._waiters.remove(me)
-                    for budget in self._budgets(kind):
-                        budget.take(now)
+                    budget.take(now)
                     return None
                 return delay
         return POLL_SECONDS
