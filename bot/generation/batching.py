@@ -116,11 +116,12 @@ class BatchScheduler:
         eos = loaded.model.generation_config.eos_token_id
         self._eos = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         self.ready.set_result(loaded)
+        depth, batch = metrics.local_queue_depth.labels(loaded.name), metrics.local_batch_size.labels(loaded.name)
         with torch.inference_mode():
             while not self._closing.is_set():
                 self._admit()
-                metrics.local_queue_depth.labels(loaded.name).set(self._incoming.qsize())
-                metrics.local_batch_size.labels(loaded.name).set(len(self._rows))
+                depth.set(self._incoming.qsize())
+                batch.set(len(self._rows))
                 if self._rows and not self._closing.is_set():
                     try:
                         self._step()

@@ -32,19 +32,17 @@ class ApiModelSpec:
 
 
 def parse_api_model(entry: str) -> ApiModelSpec:
-    rest, _, token_variable = entry.strip().partition("#")
+    rest, _, variable = entry.strip().partition("#")
     name, _, where = rest.strip().partition("@")
-    name, where = name.strip(), where.strip()
+    name, where, token_variable = name.strip(), where.strip(), variable.strip() or None
     if not name:
         raise BotError(f"API_MODELS entry {entry!r} has no model name.")
     if not where:
-        return ApiModelSpec(name, token_variable=token_variable.strip() or None)
+        return ApiModelSpec(name, token_variable=token_variable)
     if where.startswith("provider:"):
-        return ApiModelSpec(
-            name, provider=where.removeprefix("provider:"), token_variable=token_variable.strip() or None
-        )
+        return ApiModelSpec(name, provider=where.removeprefix("provider:"), token_variable=token_variable)
     if where.startswith(("http://", "https://")):
-        return ApiModelSpec(name, base_url=where.rstrip("/"), token_variable=token_variable.strip() or None)
+        return ApiModelSpec(name, base_url=where.rstrip("/"), token_variable=token_variable)
     raise BotError(f"API_MODELS entry {entry!r}: after @ comes a URL (http://…) or provider:NAME.")
 
 
