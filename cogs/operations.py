@@ -28,7 +28,7 @@ class OperationsCog(commands.Cog):
     @app_commands.command(name="usage")
     async def usage(self, interaction: discord.Interaction) -> None:
         """Tokens your questions used today and this month (admins also see the server's)."""
-        guild_id = interaction.guild.id if interaction.guild else None
+        guild_id = interaction.guild_id
         admin = guild_id is not None and is_server_admin(interaction.user, self.bot.admin_ids)
         report = await self.bot.usage.report(interaction.user.id, guild_id, admin)
         lines = [_spent("You today", report.today, report.member_quota), _spent("You this month", report.month)]

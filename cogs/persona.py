@@ -109,7 +109,7 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
             top_k=top_k,
             max_tokens=max_tokens,
         )
-        created = await self.personas.create(persona, interaction.user.id, _guild_id(interaction))
+        created = await self.personas.create(persona, interaction.user.id, interaction.guild_id)
         await interaction.response.send_message(f"Created persona **{created.name}**.", ephemeral=True)
 
     @app_commands.command(name="edit")
@@ -138,7 +138,7 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
         if not changes:
             await interaction.response.send_message("Nothing to change: give at least one field.", ephemeral=True)
             return
-        edited = await self.personas.edit(name, changes, interaction.user.id, _guild_id(interaction))
+        edited = await self.personas.edit(name, changes, interaction.user.id, interaction.guild_id)
         await interaction.response.send_message(f"Updated **{edited.name}** ({', '.join(changes)}).", ephemeral=True)
 
     @app_commands.command(name="voice")
@@ -166,7 +166,7 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
             speaking_rate=speaking_rate if speaking_rate is not None else current.speaking_rate,
             pitch=pitch if pitch is not None else current.pitch,
         )
-        edited = await self.personas.edit(name, {"voice": voice}, interaction.user.id, _guild_id(interaction))
+        edited = await self.personas.edit(name, {"voice": voice}, interaction.user.id, interaction.guild_id)
         named = f" as {voice.voice_name}" if voice.voice_name else ""
         await interaction.response.send_message(
             f"**{edited.name}** now speaks {voice.language}{named}, rate {voice.speaking_rate}, pitch {voice.pitch}.",
@@ -177,7 +177,7 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
     async def delete(self, interaction: discord.Interaction, name: str) -> None:
         """Delete a persona (admins). Channels using it go back to the default."""
         require_server_admin(interaction, self.bot.admin_ids)
-        await self.personas.delete(name, interaction.user.id, _guild_id(interaction))
+        await self.personas.delete(name, interaction.user.id, interaction.guild_id)
         await interaction.response.send_message(f"Deleted persona **{name}**.", ephemeral=True)
 
     @app_commands.command(name="chat")
@@ -204,10 +204,6 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
             return "guild"
         require_channel_manager(interaction)
         return "channel"
-
-
-def _guild_id(interaction: discord.Interaction) -> int | None:
-    return interaction.guild.id if interaction.guild else None
 
 
 async def setup(bot: HFBot) -> None:
