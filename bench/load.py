@@ -26,14 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from discord_standin import APPLICATION_ID, DiscordStandin
 
-from bot.answers.service import GENERIC, STORE_BUSY
+from bot.answers.service import GENERIC
 from bot.app import Services
 from bot.discord_bot import HFBot
+from bot.errors import StoreBusyError
 from bot.settings import Settings
 from tests.standins.chat_server import REPLY, ChatServer
 from tests.standins.postgres import PostgresServer, find_bin_dir
 
 BUSY_WORDS = ("as many questions", "too busy")
+STORE_BUSY = StoreBusyError().user_message
 
 
 def interaction(i: int, channels: int, servers: int) -> dict[str, object]:

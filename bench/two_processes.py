@@ -29,10 +29,13 @@ from tests.standins.postgres import PostgresServer, find_bin_dir  # noqa: E402
 
 WORKER = """
 import asyncio, json, sys, time
-from bot.answers.request import AnswerRequest
-from bot.answers.service import GENERIC, STORE_BUSY
+from bot.answers.question import Question
+from bot.answers.surface import NO_CONTROLS
+from bot.answers.service import GENERIC
+from bot.errors import StoreBusyError
+STORE_BUSY = StoreBusyError().user_message
 from bot.app import Services
-from bot.domain import Place
+from bot.domain import Asker, Place
 from bot.settings import Settings
 from tests.standins.chat_server import REPLY
 
@@ -49,6 +52,7 @@ class Surface:
         self.messages.append(content); return len(self.messages) - 1
     async def edit(self, handle, content, view): self.messages[handle] = content
     async def player(self): raise RuntimeError
+    def controls(self, question, actions): return NO_CONTROLS
     async def finished(self, outcome): pass
 
 async def main(url, chat_url, who, count, start_at):
@@ -61,7 +65,7 @@ async def main(url, chat_url, who, count, start_at):
     started = time.time()
     await asyncio.gather(*(
         services.answers.answer(
-            AnswerRequest(Place(1 + i % 2, 500 + i % 20), 10_000 * who + i, f"u{i}", f"question {who}-{i}", "ask"), s)
+            Question(Place(1 + i % 2, 500 + i % 20), Asker(10_000 * who + i, f"u{i}"), f"question {who}-{i}", "ask"), s)
         for i, s in enumerate(surfaces)))
     answered = sum(1 for s in surfaces if s.messages and s.messages[0].startswith(REPLY))
     errors = sum(1 for s in surfaces if s.refusal in (GENERIC, STORE_BUSY))

@@ -14,11 +14,14 @@ import sys
 
 from bot.app import Services
 from bot.db.migrate import upgrade
+from bot.domain import Overrides
 from bot.errors import BotError
 from bot.logs import configure_logging
 from bot.settings import Settings
 
 log = logging.getLogger("bot")
+
+TERMINAL_OWNER = "terminal"  # the playground's answers in flight: a later playground run mends what a crash left
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -41,24 +44,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 async def run_chat(settings: Settings, args: argparse.Namespace) -> int:
     from bot.playground import ONE_SHOT, answer_once, chat_loop
 
+    overrides = Overrides(persona=args.persona, model=args.model, system=args.system)
     # One person at a terminal: no cooldown between their questions.
-    services = await Services.open(settings.model_copy(update={"user_cooldown_seconds": 0}))
-    conversations = services.conversations
-    try:
-        for left in await conversations.in_flight():  # a crash of an earlier terminal run
-            if left.channel_id <= 0:
-                await conversations.mark_interrupted(left.id, None)
+    terminal = settings.model_copy(update={"user_cooldown_seconds": 0})
+    async with await Services.open(terminal, owner_key=TERMINAL_OWNER) as services:
+        conversations = services.conversations
+        for left in await services.lease.leftovers(take_over_others=False):  # a crash of an earlier terminal run
+            await conversations.mark_interrupted(left.id, None)
         if args.prompt is not None:
             if not args.continue_:
                 await conversations.clear_history(ONE_SHOT)
-            await answer_once(
-                services.answers, args.prompt, sys.stdout, args.persona, args.model, args.system, ONE_SHOT
-            )
+            await answer_once(services.answers, args.prompt, sys.stdout, overrides, ONE_SHOT)
         else:
-            await chat_loop(services.answers, conversations, args.persona, args.model, args.system)
-        return 0
-    finally:
-        await services.close()
+            await chat_loop(services.answers, conversations, overrides)
+    return 0
 
 
 async def run_bot(settings: Settings) -> int:

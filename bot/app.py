@@ -1,21 +1,31 @@
-"""The long-lived parts of the bot, built once from settings by the composition root and closed together.
+"""The composition root: every long-lived part of the bot, built once from settings and closed once, in reverse.
 
-Each part gets what it needs passed in explicitly; nothing below builds its own settings or reaches back here.
+`Services.open` opens them in order (database, model pool and registry, voice, the services and the answer
+pipeline, the seed API over the running registry, the operations endpoint) on one `AsyncExitStack`, so closing
+(`close()`, or leaving `async with`) undoes exactly what was opened. The Discord bot and the terminal playground are
+both handed a `Services`; nothing below builds its own settings or reaches back here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from datetime import timedelta
+from types import TracebackType
 
-from bot.answers.limits import Cooldowns, GuildGate, SharedCooldowns
+from bot.answers.limits import Cooldown, GuildGate
 from bot.answers.service import AnswerService
 from bot.db.database import Database
 from bot.db.engine import PoolSettings
-from bot.generation.builder import build_registry
+from bot.generation import facade
+from bot.generation.builder import build_registry, local_pool
 from bot.generation.registry import ModelRegistry
+from bot.ops.server import Check, OpsServer
 from bot.services.conversation import ConversationService, Retention
+from bot.services.cooldowns import Cooldowns, SharedCooldowns
+from bot.services.leases import ProcessLease
 from bot.services.personas import PersonaService
+from bot.services.readiness import store_checks
 from bot.services.settings import PlaceSettingsService
 from bot.services.usage import UsageService
 from bot.settings import Settings
@@ -35,14 +45,52 @@ class Services:
     answers: AnswerService
     usage: UsageService
     voice: VoiceManager | None
+    lease: ProcessLease
+    readiness: dict[str, Check] = field(default_factory=dict)  # what `/readyz` asks; the bot adds its gateway
+    _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     @classmethod
     async def open(
-        cls, settings: Settings, registry: ModelRegistry | None = None, voice: VoiceManager | None = None
+        cls,
+        settings: Settings,
+        registry: ModelRegistry | None = None,
+        voice: VoiceManager | None = None,
+        serve_ops: bool = False,
+        owner_key: str | None = None,
+    ) -> Services:
+        """Open everything; `registry` and `voice` replace the ones settings describe (tests, the playground
+        without voice). `serve_ops` starts the operations endpoint when `METRICS_PORT` is set. `owner_key` says
+        what this process is for its answers in flight (default: its shards)."""
+        stack = AsyncExitStack()
+        try:
+            return await cls._open(stack, settings, registry, voice, serve_ops, owner_key or settings.owner_key())
+        except BaseException:
+            await stack.aclose()
+            raise
+
+    @classmethod
+    async def _open(
+        cls,
+        stack: AsyncExitStack,
+        settings: Settings,
+        registry: ModelRegistry | None,
+        voice: VoiceManager | None,
+        serve_ops: bool,
+        owner_key: str,
     ) -> Services:
         pool = PoolSettings(settings.database_pool_size, settings.database_max_overflow, settings.database_pool_timeout)
         db = await Database.open(settings.database_url, pool=pool)
-        registry = registry or build_registry(settings)
+        stack.push_async_callback(db.close)
+        lease = ProcessLease(db, owner_key, settings.process_lease_seconds)
+        await lease.start()
+        stack.push_async_callback(lease.close)
+        models = None
+        if registry is None:
+            models = local_pool(settings)
+            registry = build_registry(settings, models)
+        stack.callback(registry.close)
+        if voice is not None:
+            stack.push_async_callback(voice.close)
         retention = Retention(settings.history_max_turns, timedelta(days=settings.history_max_age_days))
         conversations = ConversationService(
             db,
@@ -51,24 +99,26 @@ class Services:
             max_prompt_chars=settings.max_prompt_chars,
             max_new_tokens=settings.max_new_tokens,
             seed=settings.generation_seed,
+            owner=lease.instance,
         )
+        stack.push_async_callback(conversations.drain)
         pacers = PacerRegistry()
         usage = UsageService(db, settings.quota_member_daily_tokens, settings.quota_server_daily_tokens)
         answers = AnswerService(
             conversations,
             pacers,
-            # One process on SQLite keeps cooldowns in memory; processes sharing PostgreSQL keep them there.
-            SharedCooldowns(db, settings.user_cooldown_seconds)
-            if settings.database_backend() == "postgresql"
-            else Cooldowns(settings.user_cooldown_seconds),
+            _cooldowns(settings, db),
             GuildGate(settings.guild_max_concurrent),
-            settings.admin_user_ids,
-            settings.max_prompt_chars,
-            voice,
-            settings.reasoning_display,
             usage,
+            settings.max_prompt_chars,
+            settings.reasoning_display,
         )
-        return cls(
+        stack.push_async_callback(answers.shutdown)  # first to run: answers finish while everything else is open
+        # The seed API, in this process, is a view over this registry (no second copy of any model).
+        seed = facade.HuggingFaceGenerator(settings, registry, models, voice.speak_anywhere if voice else None)
+        facade.use_generator(seed)
+        stack.callback(facade.use_generator, None)
+        services = cls(
             settings=settings,
             db=db,
             registry=registry,
@@ -79,12 +129,31 @@ class Services:
             answers=answers,
             usage=usage,
             voice=voice,
+            lease=lease,
+            readiness=store_checks(db, registry),
+            _stack=stack,
         )
+        if serve_ops and settings.metrics_port is not None:
+            ops = OpsServer(settings.metrics_host, settings.metrics_port, services.readiness)
+            await ops.start()
+            stack.push_async_callback(ops.stop)
+        return services
 
     async def close(self) -> None:
-        await self.answers.shutdown()
-        if self.voice is not None:
-            await self.voice.close()
-        await self.conversations.drain()
-        self.registry.close()
-        await self.db.close()
+        """Close everything once, in reverse order of opening (calling it again does nothing)."""
+        await self._stack.aclose()
+
+    async def __aenter__(self) -> Services:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+def _cooldowns(settings: Settings, db: Database) -> Cooldown:
+    # One process on SQLite keeps cooldowns in memory; processes sharing PostgreSQL keep them there.
+    if settings.database_backend() == "postgresql":
+        return SharedCooldowns(db, settings.user_cooldown_seconds)
+    return Cooldowns(settings.user_cooldown_seconds)

@@ -14,23 +14,22 @@ from typing import Any
 
 import discord
 from discord.ext import commands
-from sqlalchemy import text
 
 from bot.app import Services
 from bot.discord_ui.ratelimit_trace import rate_limit_trace
 from bot.discord_ui.recovery import recover_interrupted
+from bot.discord_ui.surfaces import DiscordSurfaces
 from bot.generation.builder import api_endpoints
 from bot.generation.endpoints import unreachable
-from bot.generation.facade import set_speech_hook
 from bot.ops import metrics
-from bot.ops.server import Check, OpsServer
+from bot.ops.server import Check
 from bot.settings import Settings
 from bot.voice.manager import VoiceManager, make_engine
 
 log = logging.getLogger(__name__)
 
-LEFT_BEHIND_SECONDS = 900  # no answer streams this long: older ones still marked streaming were left by a crash
-SWEEP_SECONDS = 300
+LEFT_BEHIND_SECONDS = 900  # no answer streams this long: an unowned one still marked streaming was left by a crash
+SWEEPS_PER_LEASE = 2
 
 
 def extension_names() -> list[str]:
@@ -66,6 +65,9 @@ def shards(settings: Settings) -> dict[str, Any]:
 
 
 class HFBot(commands.AutoShardedBot):
+    """The Discord side of the bot. It is handed the running services and closes only what is Discord's: the
+    composition root that opened the services closes them."""
+
     def __init__(self, services: Services, intents: discord.Intents | None = None) -> None:
         super().__init__(
             command_prefix=_no_prefix,
@@ -76,16 +78,9 @@ class HFBot(commands.AutoShardedBot):
             proxy=services.settings.discord_proxy,
             **shards(services.settings),
         )
+        self.services = services
         self.settings: Settings = services.settings
-        self.admin_ids = services.settings.admin_user_ids
-        self.answers = services.answers
-        self.conversations = services.conversations
-        self.personas = services.personas
-        self.places = services.places
-        self.registry = services.registry
-        self.voice = services.voice
-        self.usage = services.usage
-        self.db = services.db
+        self.surfaces = DiscordSurfaces(services.voice, services.settings.admin_user_ids)
         self.started_at = time.monotonic()
         self._recovered = False
         self._warming: asyncio.Task[None] | None = None
@@ -106,37 +101,27 @@ class HFBot(commands.AutoShardedBot):
             synced = await self.tree.sync()
             log.info("Synced %d application commands", len(synced))
         metrics.gateway_latency.set_function(lambda: self.latency if math.isfinite(self.latency) else 0.0)
-        if self.registry.needs_loading(self.registry.default_model):
+        registry = self.services.registry
+        if registry.needs_loading(registry.default_model):
             self._warming = asyncio.create_task(self._warm_default_model())
 
     async def _warm_default_model(self) -> None:
         """Load a local default model now rather than on the first question (readiness waits for it)."""
+        name = self.services.registry.default_model
         try:
-            await self.registry.backend(self.registry.default_model).context_window()
-            log.info("Default model %s is loaded", self.registry.default_model)
+            await self.services.registry.backend(name).context_window()
+            log.info("Default model %s is loaded", name)
         except Exception:
-            log.exception("Could not load the default model %s", self.registry.default_model)
+            log.exception("Could not load the default model %s", name)
 
     def readiness_checks(self) -> dict[str, Check]:
-        """What `/readyz` asks: connected to Discord, the database answers, the default model is loaded."""
+        """What `/readyz` asks: connected to Discord, and the services' own checks (database, models)."""
 
         async def gateway() -> str | None:
             return None if self.is_ready() and not self.is_closed() else "not connected to Discord"
 
-        async def database() -> str | None:
-            async with self.db.sessions() as session:
-                await session.execute(text("SELECT 1"))
-            return None
-
-        async def model() -> str | None:
-            name = self.registry.default_model
-            return f"default model {name} is still loading" if self.registry.needs_loading(name) else None
-
-        async def endpoints() -> str | None:
-            down = await unreachable(api_endpoints(self.registry))
-            return "; ".join(f"{url} unreachable ({why})" for url, why in down.items()) or None
-
-        return {"gateway": gateway, "database": database, "default_model": model, "model_endpoints": endpoints}
+        self.services.readiness["gateway"] = gateway
+        return self.services.readiness
 
     async def on_message(self, message: discord.Message) -> None:
         return None  # no prefix commands; the conversation cog listens for the messages it answers
@@ -152,7 +137,7 @@ class HFBot(commands.AutoShardedBot):
             self._recovered = True
             await self.recover_after_crash()
             if self.shared_database:
-                self._sweeping = asyncio.create_task(self._sweep_left_behind())
+                self._sweeping = asyncio.create_task(self.watch_left_behind())
 
     @property
     def shared_database(self) -> bool:
@@ -160,41 +145,46 @@ class HFBot(commands.AutoShardedBot):
         return self.settings.database_backend() == "postgresql"
 
     async def recover_after_crash(self) -> None:
-        """Answers a crash left streaming (not this process's own): remove their marker and say so.
+        """Answers a gone process left streaming: remove their marker, say so, store them as interrupted.
 
-        Alone on SQLite, every answer still streaming at start was left by a crash. Sharing PostgreSQL, an answer
-        may be streaming in another process, so only answers older than any answer lasts are taken as left behind
-        (and a sweep every few minutes catches those a crashed process leaves later).
+        Each answer in flight names the process streaming it, and each process holds a lease. This process's own
+        previous instance (the same shards, restarted) is gone by definition, so its leftovers are mended as soon as
+        this one is connected; another process's are taken over once its lease has lapsed. Answers a live process
+        is streaming are never touched. Rows from before owners were recorded fall back to their age.
         """
-        left = [t for t in await self.conversations.in_flight() if t.id not in self.answers.running_turns]
+        services = self.services
+        left = await services.lease.leftovers()
+        unowned = [t for t in await services.conversations.in_flight() if t.owner is None]
         if self.shared_database:
             cutoff = datetime.now(UTC) - timedelta(seconds=LEFT_BEHIND_SECONDS)
-            left = [t for t in left if t.created_at < cutoff]
+            unowned = [t for t in unowned if t.created_at < cutoff]
+        left = [t for t in [*left, *unowned] if t.id not in services.answers.running_turns]
         if left:
-            await recover_interrupted(self, self.conversations, left)
+            await recover_interrupted(self, services.conversations, left)
 
-    async def _sweep_left_behind(self) -> None:
+    async def watch_left_behind(self) -> None:
+        """Look for gone processes' answers a few times per lease, so they are taken over soon after it lapses."""
         while True:
-            await asyncio.sleep(SWEEP_SECONDS)
+            await asyncio.sleep(self.settings.process_lease_seconds / SWEEPS_PER_LEASE)
             try:
                 await self.recover_after_crash()
             except Exception:
                 log.exception("Sweeping answers left behind failed; trying again later")
 
     async def close(self) -> None:
+        """Discord's part of shutting down: running answers finish (or are stopped) while the gateway is still
+        up, then the connection closes. The composition root closes the services afterwards."""
         if self._sweeping is not None:
             self._sweeping.cancel()
-        await self.answers.shutdown()
-        if self.voice is not None:
-            await self.voice.close()
+        await self.services.answers.shutdown()
         await super().close()
 
     async def on_voice_state_update(
         self, member: discord.Member, before: discord.VoiceState, after: discord.VoiceState
     ) -> None:
         gone = self.user is not None and member.id == self.user.id and after.channel is None
-        if gone and self.voice is not None:
-            await self.voice.leave(member.guild.id)  # disconnected or kicked: drop the player and its queue
+        if gone and self.services.voice is not None:
+            await self.services.voice.leave(member.guild.id)  # disconnected or kicked: drop the player and its queue
 
 
 async def run_discord_bot(settings: Settings) -> int:
@@ -203,19 +193,12 @@ async def run_discord_bot(settings: Settings) -> int:
     voice = VoiceManager(
         make_engine(settings.tts_engine, settings.google_application_credentials), settings.voice_idle_seconds
     )
-    set_speech_hook(voice.speak_anywhere)  # the seed API's `speak=True` speaks where the bot is in voice
-    services = await Services.open(settings, voice=voice)
-    for url, why in (await unreachable(api_endpoints(services.registry))).items():
-        log.warning("Model server %s is unreachable (%s); its models will fail until it answers", url, why)
-    ops: OpsServer | None = None
-    try:
+    async with await Services.open(settings, voice=voice, serve_ops=True) as services:
+        for url, why in (await unreachable(api_endpoints(services.registry))).items():
+            log.warning("Model server %s is unreachable (%s); its models will fail until it answers", url, why)
         for message_content in (True, False):
             bot = HFBot(services, make_intents(message_content))
-            if settings.metrics_port is not None:
-                if ops is not None:
-                    await ops.stop()
-                ops = OpsServer(settings.metrics_host, settings.metrics_port, bot.readiness_checks())
-                await ops.start()
+            bot.readiness_checks()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, lambda b=bot: asyncio.ensure_future(b.close()))  # type: ignore[misc]
@@ -229,8 +212,3 @@ async def run_discord_bot(settings: Settings) -> int:
                 log.error("Discord refused the token. Check DISCORD_TOKEN.")
                 return 1
         return 1
-    finally:
-        set_speech_hook(None)
-        if ops is not None:
-            await ops.stop()
-        await services.close()

@@ -58,6 +58,26 @@ class Place:
     parent_id: int | None = None  # a thread's channel: the thread inherits its settings unless set in the thread
 
 
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """Who asked: their id (cooldowns, quotas, usage) and the name the model sees."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Overrides:
+    """Choices made for one answer instead of the place's settings (`/ask`, the terminal's flags)."""
+
+    persona: str | None = None
+    model: str | None = None
+    system: str | None = None  # replaces the persona's system prompt for this answer
+
+
+NO_OVERRIDES = Overrides()
+
+
 class AnswerStatus(StrEnum):
     STREAMING = "streaming"  # in flight: recorded before the first token, so a crash leaves a trace
     COMPLETE = "complete"
@@ -155,6 +175,7 @@ class Turn:
     author_id: int | None = None
     guild_id: int | None = None
     message_ids: str | None = None  # the answer's Discord messages, "channel:message,…" (for crash recovery)
+    owner: str | None = None  # while it streams: the process instance answering it
 
 
 def params_for(

@@ -33,6 +33,13 @@ class BusyError(BotError):
     """Too much work queued; try again shortly."""
 
 
+class StoreBusyError(BusyError):
+    """The database could not take the work in time (locked, pool empty, unreachable); nothing of it was written."""
+
+    def __init__(self) -> None:
+        super().__init__("I'm too busy to take your question right now. Please ask again in a minute.")
+
+
 class GenerationInterrupted(BotError):
     """Generation failed after some text was delivered; `partial_text` keeps what arrived."""
 

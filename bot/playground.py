@@ -8,9 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TextIO
 
-from bot.answers.request import AnswerRequest
+from bot.answers.question import Question
 from bot.answers.service import AnswerService
-from bot.domain import Place
+from bot.answers.surface import NO_CONTROLS, AnswerActions, Controls
+from bot.domain import NO_OVERRIDES, Asker, Overrides, Place
 from bot.errors import BotError
 from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService
@@ -82,6 +83,9 @@ class TerminalSurface:
     def sink(self) -> TerminalSink:
         return TerminalSink(self._out)
 
+    def controls(self, question: Question, actions: AnswerActions) -> Controls:
+        return NO_CONTROLS  # Ctrl-C stops an answer; there is nothing to press
+
     async def player(self) -> GuildPlayer:
         raise BotError("The terminal cannot speak.")
 
@@ -90,19 +94,15 @@ class TerminalSurface:
         self._out.flush()
 
 
+YOU = Asker(0, "you")
+
+
 async def answer_once(
-    answers: AnswerService,
-    prompt: str,
-    out: TextIO,
-    persona: str | None = None,
-    model: str | None = None,
-    system: str | None = None,
-    place: Place = TERMINAL,
+    answers: AnswerService, prompt: str, out: TextIO, overrides: Overrides = NO_OVERRIDES, place: Place = TERMINAL
 ) -> str:
     """Answer one line; raises BotError with the reason when there is no answer."""
     surface = TerminalSurface(out)
-    request = AnswerRequest(place, 0, "you", prompt, "terminal", persona=persona, model=model, system=system)
-    outcome = await answers.answer(request, surface)
+    outcome = await answers.answer(Question(place, YOU, prompt, "terminal", overrides=overrides), surface)
     if outcome is None:
         raise BotError(surface.refusal or "No answer.")
     return outcome.text
@@ -116,18 +116,12 @@ async def warm_up(registry: ModelRegistry, model: str | None) -> None:
         await registry.backend(name).context_window()
 
 
-async def chat_loop(
-    answers: AnswerService,
-    conversations: ConversationService,
-    persona: str | None,
-    model: str | None,
-    system: str | None = None,
-) -> None:
+async def chat_loop(answers: AnswerService, conversations: ConversationService, overrides: Overrides) -> None:
     registry = conversations.registry
-    await warm_up(registry, model)
+    await warm_up(registry, overrides.model)
     print(
-        f"Talking to {model or registry.default_model} as "
-        f"{persona or 'the default persona'}. /quit to leave, /clear to forget.",
+        f"Talking to {overrides.model or registry.default_model} as "
+        f"{overrides.persona or 'the default persona'}. /quit to leave, /clear to forget.",
         flush=True,
     )
     while True:
@@ -145,6 +139,6 @@ async def chat_loop(
         if not line:
             continue
         try:
-            await answer_once(answers, line, sys.stdout, persona, model, system)
+            await answer_once(answers, line, sys.stdout, overrides)
         except BotError as exc:
             print(f"[{exc.user_message}]", flush=True)

@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     database_pool_size: int = 10  # PostgreSQL connections kept open per process
     database_max_overflow: int = 10  # extra connections under load
     database_pool_timeout: float = 30.0  # seconds a query waits for a free connection
+    process_lease_seconds: float = 30.0  # a process silent this long is gone; another takes over its answers
     history_max_turns: int = 500
     history_max_age_days: int = 90
 
@@ -103,6 +104,11 @@ class Settings(BaseSettings):
         if not isinstance(env_file, str) or not Path(env_file).exists():
             return None
         return dotenv_values(env_file).get(variable)
+
+    def owner_key(self) -> str:
+        """What this process is, as far as its answers in flight go: the same shards started again are the same
+        owner, and so know the answers their previous instance left."""
+        return "shards:" + ",".join(map(str, self.shard_ids)) if self.shard_ids else "bot"
 
     def database_backend(self) -> str:
         return make_url(self.database_url).get_backend_name()

@@ -8,12 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers.request import AnswerRequest
+from bot.answers.question import Question
 from bot.discord_bot import HFBot
 from bot.discord_ui.attachments import read_attachments
 from bot.discord_ui.places import place_of
-from bot.discord_ui.surfaces import InteractionSurface, tell_privately
-from bot.domain import Extras, Place
+from bot.discord_ui.surfaces import tell_privately
+from bot.domain import Asker, Extras, Place
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +56,15 @@ class Ask(commands.Cog):
                 await read_attachments([file], extras)
             return extras
 
-        request = AnswerRequest(
+        question = Question(
             place=place_of(interaction.channel, interaction.guild),
-            asker_id=interaction.user.id,
-            asker_name=interaction.user.display_name,
+            asker=Asker(interaction.user.id, interaction.user.display_name),
             text=prompt,
             path="ask",
             speak=speak,
             gather=gather,
         )
-        outcome = await self.bot.answers.answer(request, InteractionSurface(interaction, self.bot.voice))
+        outcome = await self.bot.services.answers.answer(question, self.bot.surfaces.interaction(interaction))
         if thread and outcome is not None and outcome.messages:
             await self._open_thread(interaction, outcome.messages[0], prompt)
 
@@ -81,7 +80,7 @@ class Ask(commands.Cog):
             await tell_privately(interaction, NO_THREAD)
             return
         here = Place(interaction.guild.id, opened.id, parent_id=channel.id)
-        await self.bot.places.set_flag(here, "channel", "persona_chat", True, interaction.user.id)
+        await self.bot.services.places.set_flag(here, "channel", "persona_chat", True, interaction.user.id)
 
 
 async def setup(bot: HFBot) -> None:

@@ -18,9 +18,9 @@ class AuditCog(commands.Cog):
     @app_commands.guild_only()
     async def changes(self, interaction: discord.Interaction) -> None:
         """Who changed the bot's settings here, and when (admins)."""
-        require_server_admin(interaction, self.bot.admin_ids)
+        require_server_admin(interaction, self.bot.settings.admin_user_ids)
         assert interaction.guild is not None
-        entries = await self.bot.places.recent_changes(interaction.guild.id)
+        entries = await self.bot.services.places.recent_changes(interaction.guild.id)
         lines = [
             f"- <t:{int(e.created_at.timestamp())}:R> <@{e.actor_id}> `{e.action}` {e.target} {e.detail}".rstrip()
             for e in entries

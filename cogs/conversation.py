@@ -11,12 +11,11 @@ import re
 import discord
 from discord.ext import commands
 
-from bot.answers.request import AnswerRequest, Path
+from bot.answers.question import Path, Question
 from bot.discord_bot import HFBot
 from bot.discord_ui.attachments import read_attachments, reply_chain
 from bot.discord_ui.places import place_of
-from bot.discord_ui.surfaces import MessageSurface
-from bot.domain import Extras
+from bot.domain import Asker, Extras
 
 NO_TEXT = "Please look at what I attached."  # a message that is only a file or an image
 
@@ -51,7 +50,7 @@ class Conversation(commands.Cog):
             return "dm"
         if self.bot.user in message.mentions or self._replies_to_me(message):
             return "mention"
-        resolved = await self.bot.places.resolved(place_of(message.channel, message.guild))
+        resolved = await self.bot.services.places.resolved(place_of(message.channel, message.guild))
         return "chat" if resolved.persona_chat else None
 
     @commands.Cog.listener()
@@ -68,16 +67,15 @@ class Conversation(commands.Cog):
             await read_attachments(list(message.attachments), extras)
             return extras
 
-        request = AnswerRequest(
+        question = Question(
             place=place_of(message.channel, message.guild),
-            asker_id=message.author.id,
-            asker_name=message.author.display_name,
+            asker=Asker(message.author.id, message.author.display_name),
             text=text or NO_TEXT,
             path=path,
             names={m.id: m.display_name for m in message.mentions},
             gather=gather,
         )
-        await self.bot.answers.answer(request, MessageSurface(message, self.bot.voice, me))
+        await self.bot.services.answers.answer(question, self.bot.surfaces.message(message, me))
 
 
 async def setup(bot: HFBot) -> None:

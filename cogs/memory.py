@@ -20,7 +20,7 @@ class Memory(commands.Cog):
         """Clear what the bot remembers of this channel's conversation (Manage Channels)."""
         require_channel_manager(interaction)
         assert interaction.channel is not None
-        removed = await self.bot.conversations.clear_history(place_of(interaction.channel, interaction.guild))
+        removed = await self.bot.services.conversations.clear_history(place_of(interaction.channel, interaction.guild))
         await interaction.response.send_message(f"Forgot this channel's conversation ({removed} messages).")
 
 

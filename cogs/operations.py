@@ -29,8 +29,8 @@ class OperationsCog(commands.Cog):
     async def usage(self, interaction: discord.Interaction) -> None:
         """Tokens your questions used today and this month (admins also see the server's)."""
         guild_id = interaction.guild_id
-        admin = guild_id is not None and is_server_admin(interaction.user, self.bot.admin_ids)
-        report = await self.bot.usage.report(interaction.user.id, guild_id, admin)
+        admin = guild_id is not None and is_server_admin(interaction.user, self.bot.settings.admin_user_ids)
+        report = await self.bot.services.usage.report(interaction.user.id, guild_id, admin)
         lines = [_spent("You today", report.today, report.member_quota), _spent("You this month", report.month)]
         if report.server_today is not None:
             lines.append(_spent("This server today", report.server_today, report.server_quota))
@@ -56,9 +56,9 @@ class OperationsCog(commands.Cog):
         self, interaction: discord.Interaction, scope: str, tokens: app_commands.Range[int, 0, 1_000_000_000]
     ) -> None:
         """Set a daily token quota here (admins)."""
-        require_server_admin(interaction, self.bot.admin_ids)
+        require_server_admin(interaction, self.bot.settings.admin_user_ids)
         assert interaction.guild is not None
-        await self.bot.usage.set_quota(interaction.guild.id, scope, tokens, interaction.user.id)
+        await self.bot.services.usage.set_quota(interaction.guild.id, scope, tokens, interaction.user.id)
         who = "each member" if scope == "member" else "this server"
         said = f"{tokens:,} tokens a day for {who}" if tokens else f"no daily quota for {who}"
         await interaction.response.send_message(f"Quota set: {said}. Days reset at 00:00 UTC.", ephemeral=True)
@@ -67,22 +67,20 @@ class OperationsCog(commands.Cog):
     @app_commands.guild_only()
     async def status(self, interaction: discord.Interaction) -> None:
         """How the bot is doing: uptime, latency, models, answers, database, voice (admins)."""
-        require_server_admin(interaction, self.bot.admin_ids)
-        bot = self.bot
+        require_server_admin(interaction, self.bot.settings.admin_user_ids)
+        bot, registry, answers = self.bot, self.bot.services.registry, self.bot.services.answers
         uptime = int(time.monotonic() - bot.started_at)
         hours, rest = divmod(uptime, 3600)
-        loaded = {
-            e.name for e in bot.registry.entries() if e.kind == "local" and not bot.registry.needs_loading(e.name)
-        }
+        loaded = {e.name for e in registry.entries() if e.kind == "local" and not registry.needs_loading(e.name)}
         models = ", ".join(
-            f"`{e.name}` ({e.where}{', loaded' if e.name in loaded else ''})" for e in bot.registry.entries()
+            f"`{e.name}` ({e.where}{', loaded' if e.name in loaded else ''})" for e in registry.entries()
         )
         voice = len(bot.voice_clients)
         lines = [
             f"**Up** {hours} h {rest // 60:02d} min · **gateway latency** {bot.latency * 1000:.0f} ms",
-            f"**Models:** {models} · default `{bot.registry.default_model}`",
-            f"**Answers:** {bot.answers.running()} running, {bot.answers.gate.waiting()} waiting · "
-            f"**last minute:** {bot.answers.tokens_per_second():.1f} tokens/s",
+            f"**Models:** {models} · default `{registry.default_model}`",
+            f"**Answers:** {answers.running()} running, {answers.gate.waiting()} waiting · "
+            f"**last minute:** {answers.tokens_per_second():.1f} tokens/s",
             f"**Database:** {bot.settings.database_backend()} · **voice connections:** {voice}",
         ]
         await interaction.response.send_message("\n".join(lines), ephemeral=True)

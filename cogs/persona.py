@@ -36,7 +36,7 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
 
     @property
     def personas(self) -> PersonaService:
-        return self.bot.personas
+        return self.bot.services.personas
 
     @app_commands.command(name="list")
     async def list_personas(self, interaction: discord.Interaction) -> None:
@@ -50,8 +50,8 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
         """Show a persona's prompt and settings."""
         if name is None:
             assert interaction.channel is not None
-            resolved = await self.bot.places.resolved(place_of(interaction.channel, interaction.guild))
-            name = resolved.persona.name if resolved.persona else self.bot.conversations.default_persona
+            resolved = await self.bot.services.places.resolved(place_of(interaction.channel, interaction.guild))
+            name = resolved.persona.name if resolved.persona else self.bot.services.conversations.default_persona
         await interaction.response.send_message(describe(await self.personas.get(name)), ephemeral=True)
 
     @app_commands.command(name="set")
@@ -99,7 +99,7 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
         max_tokens: app_commands.Range[int, 1, 8192] = 512,
     ) -> None:
         """Create a persona (admins)."""
-        require_server_admin(interaction, self.bot.admin_ids)
+        require_server_admin(interaction, self.bot.settings.admin_user_ids)
         persona = Persona(
             name=name,
             system_prompt=system_prompt,
@@ -125,7 +125,7 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
         max_tokens: app_commands.Range[int, 1, 8192] | None = None,
     ) -> None:
         """Change a persona's prompt or settings (admins)."""
-        require_server_admin(interaction, self.bot.admin_ids)
+        require_server_admin(interaction, self.bot.settings.admin_user_ids)
         given = {
             "system_prompt": system_prompt,
             "description": description,
@@ -158,7 +158,7 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
         pitch: app_commands.Range[float, -20.0, 20.0] | None = None,
     ) -> None:
         """Set how a persona sounds when its answers are spoken (admins)."""
-        require_server_admin(interaction, self.bot.admin_ids)
+        require_server_admin(interaction, self.bot.settings.admin_user_ids)
         current = (await self.personas.get(name)).voice or VoiceSettings()
         voice = VoiceSettings(
             language=language or current.language,
@@ -176,7 +176,7 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
     @app_commands.command(name="delete")
     async def delete(self, interaction: discord.Interaction, name: str) -> None:
         """Delete a persona (admins). Channels using it go back to the default."""
-        require_server_admin(interaction, self.bot.admin_ids)
+        require_server_admin(interaction, self.bot.settings.admin_user_ids)
         await self.personas.delete(name, interaction.user.id, interaction.guild_id)
         await interaction.response.send_message(f"Deleted persona **{name}**.", ephemeral=True)
 
@@ -185,7 +185,7 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
     @app_commands.choices(mode=ON_OFF)
     async def chat(self, interaction: discord.Interaction, mode: app_commands.Choice[str]) -> None:
         """Turn persona conversation in this channel on or off (Manage Channels)."""
-        on = await switch_channel_flag(self.bot.places, interaction, "persona_chat", mode)
+        on = await switch_channel_flag(self.bot.services.places, interaction, "persona_chat", mode)
         text = "I'll answer every message in this channel." if on else "I'll only answer mentions and /ask here."
         await interaction.response.send_message(text)
 
@@ -200,7 +200,7 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
 
     def _authorize_scope(self, interaction: discord.Interaction, scope: app_commands.Choice[str] | None) -> Scope:
         if scope is not None and scope.value == "guild":
-            require_server_admin(interaction, self.bot.admin_ids)
+            require_server_admin(interaction, self.bot.settings.admin_user_ids)
             return "guild"
         require_channel_manager(interaction)
         return "channel"

@@ -22,7 +22,7 @@ class VoiceCog(commands.GroupCog, group_name="voice", group_description="Spoken 
     async def join(self, interaction: discord.Interaction) -> None:
         """Join your voice channel to speak answers there."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await player_for(self.bot.voice, interaction.user, interaction.guild)
+        await player_for(self.bot.services.voice, interaction.user, interaction.guild)
         await interaction.followup.send("I'm in your voice channel. Use `/ask speak:true` or `/voice speak on`.")
 
     @app_commands.command(name="leave")
@@ -30,7 +30,7 @@ class VoiceCog(commands.GroupCog, group_name="voice", group_description="Spoken 
     async def leave(self, interaction: discord.Interaction) -> None:
         """Leave the voice channel."""
         assert interaction.guild is not None
-        if self.bot.voice is None or not await self.bot.voice.leave(interaction.guild.id):
+        if self.bot.services.voice is None or not await self.bot.services.voice.leave(interaction.guild.id):
             raise BotError("I'm not in a voice channel here.")
         await interaction.response.send_message("Left the voice channel.", ephemeral=True)
 
@@ -40,7 +40,7 @@ class VoiceCog(commands.GroupCog, group_name="voice", group_description="Spoken 
     @app_commands.choices(mode=ON_OFF)
     async def speak(self, interaction: discord.Interaction, mode: app_commands.Choice[str]) -> None:
         """Speak this channel's answers in voice (Manage Channels)."""
-        on = await switch_channel_flag(self.bot.places, interaction, "speak", mode)
+        on = await switch_channel_flag(self.bot.services.places, interaction, "speak", mode)
         text = "Answers here will also be spoken in voice." if on else "Answers here are text only."
         await interaction.response.send_message(text)
 

@@ -1,36 +1,21 @@
-"""Abuse limits: a per-user cooldown and a per-guild cap on answers generated at once, with a bounded queue."""
+"""Abuse limits: a per-guild cap on answers generated at once with a bounded queue, and the cooldown a user waits."""
 
 from __future__ import annotations
 
 import asyncio
-import math
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
-from bot.db import cooldowns
-from bot.db.database import Database
 from bot.errors import BusyError
 
 QUEUE_PER_SLOT = 2  # waiting answers allowed per running one before the guild is "full"
 
 
-class Cooldowns:
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.seconds, self._clock = seconds, clock
-        self._last: dict[int, float] = {}
-
+class Cooldown(Protocol):
     async def check(self, user_id: int) -> None:
         """Raise BusyError saying when to come back; otherwise start the user's cooldown now."""
-        now = self._clock()
-        wait = self._last.get(user_id, -math.inf) + self.seconds - now
-        if wait > 0:
-            raise BusyError(f"Slow down a little: you can ask again in {math.ceil(wait)} s.")
-        self._last[user_id] = now
-        if len(self._last) > 10_000:  # forget users whose cooldown is long over
-            self._last = {u: t for u, t in self._last.items() if now - t < self.seconds}
 
 
 @dataclass(eq=False)
@@ -40,29 +25,6 @@ class Ticket:
     guild_id: int | None
     waits: bool  # whether it was admitted behind others (so the asker is told it is in line)
     held: bool = True
-
-
-class SharedCooldowns:
-    """The same cooldown, held in the database so that every process of a sharded bot honours it.
-
-    One statement decides atomically: it starts the cooldown only if the last one is over, so two processes asked
-    by one user at the same instant cannot both say yes.
-    """
-
-    def __init__(self, db: Database, seconds: float) -> None:
-        self.db, self.seconds = db, seconds
-
-    async def check(self, user_id: int) -> None:
-        if self.seconds <= 0:
-            return
-        now = datetime.now(UTC)
-        async with self.db.writes.begin() as session:
-            started = await cooldowns.start_if_over(session, user_id, now, timedelta(seconds=self.seconds))
-            if started:
-                return
-            last = await cooldowns.last(session, user_id)
-        wait = self.seconds - (now - last).total_seconds() if last is not None else self.seconds
-        raise BusyError(f"Slow down a little: you can ask again in {max(1, math.ceil(wait))} s.")
 
 
 class GuildGate:

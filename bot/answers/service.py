@@ -1,10 +1,14 @@
 """The one answer pipeline: every way of asking (slash command, mention, DM, channel chat, Regenerate, Continue, the
-terminal) goes through `AnswerService.answer`.
+terminal, a voice channel) goes through `AnswerService.answer`.
 
-Admission (checks, cooldown, bounded per-server queue) → acknowledgement → the server slot, held until the answer
-has finished rendering and speaking → conversation start (turns recorded before streaming) → optional voice →
-paced rendering with Stop / Regenerate / Continue → the stored outcome → errors told to the asker. Running answers
-are tracked so shutdown can let them finish or stop them.
+Admission (checks that need no waiting, a place in the server's line) → acknowledgement, before anything is awaited
+→ cooldown and quota (refused privately) → the question's files → the server slot, held until the answer has
+finished rendering and speaking → conversation start (turns recorded before streaming) → optional voice → paced
+rendering with the surface's controls → the outcome, decided once (`settle`) and stored after rendering → errors told
+to the asker. Running answers are tracked so shutdown can let them finish or stop them.
+
+The pipeline knows no transport: it imports nothing from Discord or the database. Surfaces bring their own buttons
+and permission checks; the store reports its own trouble as `BusyError`.
 """
 
 from __future__ import annotations
@@ -15,28 +19,22 @@ import itertools
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
 
-import discord
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-from bot.answers.limits import Cooldowns, GuildGate, SharedCooldowns, Ticket
-from bot.answers.request import AnswerRequest, Path, Redo, Surface
-from bot.discord_ui.controls import FinishedControls, StopControls
-from bot.discord_ui.permissions import is_server_admin
-from bot.discord_ui.surfaces import ButtonSurface
-from bot.domain import AnswerStatus
+from bot.answers.limits import Cooldown, GuildGate, Ticket
+from bot.answers.question import Question
+from bot.answers.surface import RedoPath, Surface
+from bot.domain import AnswerStatus, Extras
 from bot.errors import BotError, BusyError
 from bot.logs import answer_context, answering
 from bot.ops import metrics
 from bot.services.conversation import ConversationService, check_text
-from bot.services.reply import Reply
+from bot.services.reply import Reply, settle
 from bot.services.usage import UsageService
 from bot.streaming.pacing import PacerRegistry
 from bot.streaming.renderer import Outcome, StreamRenderer
-from bot.voice.manager import VoiceManager
 from bot.voice.player import GuildPlayer
 from bot.voice.speech import speak_while_streaming
 
@@ -45,11 +43,11 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 20.0
 STOP_GRACE_SECONDS = 5.0
 SPEECH_WAIT_SECONDS = 120.0  # the slot waits this long at most for an answer's speech to end
+STORED_WAIT_SECONDS = 5.0  # Regenerate/Continue pressed the instant an answer ends waits this long for its row
 GENERIC = "Something went wrong on my side. The bot's operators can find the details in its log."
 ReasoningDisplay = Literal["hidden", "spoiler"]
 THINKING = "-# 💭 Thinking…"
 REASONING_SHOWN_CHARS = 1800  # one Discord message's worth; the rest of a long reasoning is cut
-STORE_BUSY = "I'm too busy to take your question right now. Please ask again in a minute."
 TRUNCATED_NOTICE = "-# ✂️ This answer reached its length limit. **Continue** picks it up."
 
 
@@ -60,11 +58,26 @@ def left_out_notice(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-async def _prefixed(prefix: str, pieces: AsyncIterator[str]) -> AsyncGenerator[str, None]:
-    if prefix:
-        yield prefix
-    async for piece in pieces:
-        yield piece
+class _Actions:
+    """What one answer's controls can do (the surface's buttons call these)."""
+
+    def __init__(self, service: AnswerService, question: Question, reply: Reply) -> None:
+        self._service, self._question, self._reply = service, question, reply
+        self.renderer: StreamRenderer | None = None
+        self.stored = asyncio.Event()
+
+    def stop(self) -> None:
+        if self.renderer is not None:
+            self.renderer.stop()
+
+    def shown(self) -> list[Any]:
+        return list(self.renderer.outcome.messages) if self.renderer is not None else []
+
+    async def redo(self, path: RedoPath, surface: Surface) -> None:
+        with contextlib.suppress(TimeoutError):  # Continue needs the cut answer stored as truncated first
+            async with asyncio.timeout(STORED_WAIT_SECONDS):
+                await self.stored.wait()
+        await self._service.answer(self._question.again(path, self._reply.answer_turn_id), surface)
 
 
 class AnswerService:
@@ -72,110 +85,100 @@ class AnswerService:
         self,
         conversations: ConversationService,
         pacers: PacerRegistry,
-        cooldowns: Cooldowns | SharedCooldowns,
+        cooldowns: Cooldown,
         gate: GuildGate,
-        admin_ids: list[int],
-        max_prompt_chars: int | None = None,
-        voice: VoiceManager | None = None,
-        reasoning_display: ReasoningDisplay = "hidden",
         usage: UsageService | None = None,
+        max_prompt_chars: int | None = None,
+        reasoning_display: ReasoningDisplay = "hidden",
     ) -> None:
         self.conversations, self.pacers, self.cooldowns, self.gate = conversations, pacers, cooldowns, gate
-        self.voice = voice
-        self.reasoning_display = reasoning_display
-        self.usage = usage
-        self.admin_ids, self.max_prompt_chars = admin_ids, max_prompt_chars
+        self.usage, self.max_prompt_chars, self.reasoning_display = usage, max_prompt_chars, reasoning_display
         self.accepting = True
         self._running: dict[StreamRenderer, asyncio.Task[Any]] = {}
         self.running_turns: set[int] = set()  # stored answers streaming in this process right now
         self._answer_ids = itertools.count(1)
         self._generated: deque[tuple[float, int]] = deque(maxlen=10_000)  # (when, tokens) of finished answers
 
-    async def answer(self, request: AnswerRequest, surface: Surface) -> Outcome | None:
-        """Answer one request on its surface. Never raises: every failure is told to the asker and logged."""
+    async def answer(self, question: Question, surface: Surface) -> Outcome | None:
+        """Answer one question on its surface. Never raises: every failure is told to the asker and logged."""
         answer_id = next(self._answer_ids)
-        place = request.place
-        with answering(answer_id=answer_id, guild_id=place.guild_id, channel_id=place.channel_id, path=request.path):
-            return await self._answer(request, surface, answer_id)
+        place = question.place
+        with answering(answer_id=answer_id, guild_id=place.guild_id, channel_id=place.channel_id, path=question.path):
+            return await self._answer(question, surface, answer_id)
 
-    async def _answer(self, request: AnswerRequest, surface: Surface, answer_id: int) -> Outcome | None:
+    async def _answer(self, question: Question, surface: Surface, answer_id: int) -> Outcome | None:
         try:
-            ticket = self._admit(request)  # no await before the place in line is taken: a burst is counted as it comes
+            ticket = self._admit(question)  # no await before the place in line is taken: a burst is counted as it comes
         except BotError as exc:
             _refused(exc)
             await surface.refuse(exc.user_message)
             return None
         try:
-            await self.cooldowns.check(request.asker_id)
-            if self.usage is not None and request.path != "continue":  # before anything is shown or generated
-                await self.usage.check(request.place.guild_id, request.asker_id)
+            # Acknowledge before anything that waits for the store, the network or a lock: Discord forgets an
+            # interaction not acknowledged within 3 s, and under a burst those waits add up.
             await surface.acknowledge(queued=ticket.waits)
-            if request.gather is not None and request.extras is None:
-                request.extras = await request.gather()
-            metrics.answers_queued.inc()
-            reached = False
-            try:
-                async with self.gate.slot(ticket):
-                    reached = True
-                    metrics.answers_queued.dec()
-                    metrics.queue_wait.observe(time.monotonic() - request.received_at)
-                    with metrics.answers_running.track_inprogress():
-                        reply = await self._start(request)
-                        (answer_context.get() or {})["model"] = reply.model
-                        if request.redo is not None:
-                            reply.asker_id = request.asker_id
-                        return await self._deliver(request, reply, surface, answer_id)
-            finally:
-                if not reached:  # left the line without reaching the slot (the slot gives the ticket back itself)
-                    metrics.answers_queued.dec()
+            await self.cooldowns.check(question.asker.id)
+            if self.usage is not None and question.path != "continue":  # before anything is generated
+                await self.usage.check(question.place.guild_id, question.asker.id)
+            extras = await question.gather() if question.gather is not None else None
+            async with self._slot(ticket, question.received_at):
+                reply = await self._start(question, extras)
+                (answer_context.get() or {})["model"] = reply.model
+                return await self._deliver(question, reply, surface, answer_id)
         except BotError as exc:
             _refused(exc)
             await surface.refuse(exc.user_message)
-        except (OperationalError, PoolTimeout):  # the store could not take the question; its transaction rolled back
-            log.exception("The database refused a question (%s in channel %s)", request.path, request.place.channel_id)
-            await surface.refuse(STORE_BUSY)
         except Exception:
-            log.exception(
-                "Answer failed before it was shown (%s in channel %s)", request.path, request.place.channel_id
-            )
+            where = question.place.channel_id
+            log.exception("Answer failed before it was shown (%s in channel %s)", question.path, where)
             await surface.refuse(GENERIC)
         finally:
             self.gate.release(ticket)
         return None
 
-    def _admit(self, request: AnswerRequest) -> Ticket:
+    @asynccontextmanager
+    async def _slot(self, ticket: Ticket, received_at: float) -> AsyncIterator[None]:
+        """Wait for the server slot (counted as queued until reached), then hold it (counted as running)."""
+        metrics.answers_queued.inc()
+        reached = False
+        try:
+            async with self.gate.slot(ticket):
+                reached = True
+                metrics.answers_queued.dec()
+                metrics.queue_wait.observe(time.monotonic() - received_at)
+                with metrics.answers_running.track_inprogress():
+                    yield
+        finally:
+            if not reached:  # left the line without reaching the slot
+                metrics.answers_queued.dec()
+
+    def _admit(self, question: Question) -> Ticket:
         """Checks that need no waiting, then a place in the server's line. Raises BotError saying what to do."""
-        if request.redo is None:
-            check_text(request.text, self.max_prompt_chars)
+        if question.redo is None:
+            check_text(question.text, self.max_prompt_chars)
         if not self.accepting:
             raise BusyError("I'm restarting; please ask again in a moment.")
-        return self.gate.admit(request.place.guild_id)
+        return self.gate.admit(question.place.guild_id)
 
-    async def _start(self, request: AnswerRequest) -> Reply:
-        conversations, place = self.conversations, request.place
-        if request.redo is None:
-            return await conversations.start(
-                place,
-                request.text,
-                request.asker_name,
-                request.asker_id,
-                request.persona,
-                request.model,
-                request.system,
-                request.extras,
-            )
-        if request.path == "continue":
-            return await conversations.resume(place, request.redo.answer_turn_id)
-        return await conversations.regenerate(place, request.redo.answer_turn_id)
+    async def _start(self, question: Question, extras: Extras | None) -> Reply:
+        conversations, place = self.conversations, question.place
+        if question.redo is None:
+            return await conversations.start(place, question.asker, question.text, question.overrides, extras)
+        if question.path == "continue":
+            reply = await conversations.resume(place, question.redo.answer_turn_id)
+        else:
+            reply = await conversations.regenerate(place, question.redo.answer_turn_id)
+        reply.asker_id = question.asker.id
+        return reply
 
-    async def _deliver(self, request: AnswerRequest, reply: Reply, surface: Surface, answer_id: int) -> Outcome:
+    async def _deliver(self, question: Question, reply: Reply, surface: Surface, answer_id: int) -> Outcome:
         player, voice_notice = None, None
-        if request.speak or reply.speak:
+        if question.speak or reply.speak:
             try:
                 player = await surface.player()
             except BotError as exc:
                 voice_notice = f"{exc.user_message} (Answered in text only.)"
-        outcome = await self._render(request, reply, surface, player, answer_id)
+        outcome = await self._render(question, reply, surface, player, answer_id)
         if player is not None:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(SPEECH_WAIT_SECONDS):
@@ -188,81 +191,81 @@ class AnswerService:
         return outcome
 
     async def _render(
-        self, request: AnswerRequest, reply: Reply, surface: Surface, player: GuildPlayer | None, answer_id: int
+        self, question: Question, reply: Reply, surface: Surface, player: GuildPlayer | None, answer_id: int
     ) -> Outcome:
-        """Stream the reply into the surface, with Stop while it streams and Regenerate (and Continue) after."""
-        pacer = surface.lane(self.pacers, reply.place.channel_id)
-        sink = surface.sink()
-        allowed = self.allowed(request.asker_id)
-        holder: dict[str, Any] = {}
+        """Stream the reply into the surface with its controls; then decide the outcome once and store it."""
+        actions = _Actions(self, question, reply)
+        controls = surface.controls(question, actions)
 
         def finishing(outcome: Outcome) -> tuple[str, Any]:
-            holder["outcome"] = outcome
-            truncated = reply.status == AnswerStatus.TRUNCATED
-            controls = FinishedControls(
-                allowed,
-                lambda i: self._redo(i, "regenerate", request, reply, holder),
-                (lambda i: self._redo(i, "continue", request, reply, holder)) if truncated else None,
-            )
+            truncated = settle(reply, outcome.status) == AnswerStatus.TRUNCATED
             notice = "\n".join(n for n in (TRUNCATED_NOTICE if truncated else "", left_out_notice(reply)) if n)
-            return notice, controls
+            return notice, controls.finished(truncated)
 
         async def created(handles: list[Any]) -> None:
             if len(handles) == 1:
-                metrics.first_visible.labels(request.path).observe(time.monotonic() - request.received_at)
+                metrics.first_visible.labels(question.path).observe(time.monotonic() - question.received_at)
             ids = [(h.channel.id, h.id) for h in handles if hasattr(h, "channel") and hasattr(h, "id")]
             if ids:
                 await self.conversations.record_messages(reply, ids)
 
-        stop = StopControls(allowed, lambda: holder["renderer"].stop())
         renderer = StreamRenderer(
-            sink,
-            pacer,
-            stop,
+            surface.sink(),
+            surface.lane(self.pacers, reply.place.channel_id),
+            controls.streaming,
             finishing=finishing,
             on_created=created,
             waiting_text=lambda: THINKING if reply.thinking else None,
         )
-        holder["renderer"], holder["sink"] = renderer, sink
+        actions.renderer = renderer
+        outcome = renderer.outcome
+        with self._tracked(renderer, reply):
+            try:
+                outcome = await renderer.run(_prefixed(reply.prefix, self._pieces(question, reply, player, answer_id)))
+            finally:
+                controls.retire()
+                outcome.status = settle(reply, outcome.status)
+                await asyncio.shield(self._store(question, reply, outcome))
+                actions.stored.set()
+        return outcome
+
+    def _pieces(
+        self, question: Question, reply: Reply, player: GuildPlayer | None, answer_id: int
+    ) -> AsyncIterator[str]:
         pieces: AsyncIterator[str] = reply.stream()
         if player is not None:
-            pieces = speak_while_streaming(pieces, player, answer_id, reply.persona.voice, request.names)
+            pieces = speak_while_streaming(pieces, player, answer_id, reply.persona.voice, dict(question.names))
         if self.reasoning_display == "spoiler":
             pieces = _with_reasoning(pieces, reply)  # after speech: the reasoning is shown, never spoken
+        return pieces
+
+    @contextmanager
+    def _tracked(self, renderer: StreamRenderer, reply: Reply) -> Iterator[None]:
         task = asyncio.current_task()
         assert task is not None
         self._running[renderer] = task
         self.running_turns.add(reply.answer_turn_id)
         try:
-            outcome = await renderer.run(_prefixed(reply.prefix, pieces))
+            yield
         finally:
             self._running.pop(renderer, None)
             self.running_turns.discard(reply.answer_turn_id)
-            stop.stop()
-        holder["outcome"] = outcome
-        metrics.answers.labels(request.path, reply.status, reply.model).inc()
-        self._generated.append((time.monotonic(), reply.completion_tokens))
-        if reply.first_token_at is not None:
-            metrics.first_token.labels(reply.model).observe(reply.first_token_at - request.received_at)
-        if outcome.status == AnswerStatus.FAILED and not isinstance(outcome.error, BotError):
-            log.error("Answer failed in channel %s: %r", reply.place.channel_id, outcome.error)
-        return outcome
 
-    async def _redo(
-        self, interaction: discord.Interaction, path: Path, request: AnswerRequest, reply: Reply, holder: dict[str, Any]
-    ) -> None:
-        outcome: Outcome = holder["outcome"]
-        redo = Redo(reply.answer_turn_id, outcome.messages, holder["sink"])
-        again = AnswerRequest(
-            place=reply.place,
-            asker_id=request.asker_id,
-            asker_name=request.asker_name,
-            path=path,
-            speak=request.speak,
-            redo=redo,
-            names=request.names,
-        )
-        await self.answer(again, ButtonSurface(interaction, redo, self.voice))
+    async def _store(self, question: Question, reply: Reply, outcome: Outcome) -> None:
+        """The outcome as decided: stored, counted and logged alike, whatever the path that ended the answer."""
+        status = outcome.status
+        try:
+            await self.conversations.finish(reply, status)
+        except Exception:
+            log.exception("Could not store the %s answer %d", status, reply.answer_turn_id)
+        metrics.answers.labels(question.path, status, reply.model).inc()
+        self._generated.append((time.monotonic(), reply.completion_tokens))
+        if reply.state.first_item_at is not None:
+            metrics.first_token.labels(reply.model).observe(reply.state.first_item_at - question.received_at)
+        if status == AnswerStatus.FAILED and not isinstance(outcome.error, BotError):
+            log.error("Answer failed in channel %s: %r", reply.place.channel_id, outcome.error)
+        else:
+            log.info("Answer %s in channel %s (%d characters)", status, reply.place.channel_id, len(reply.text))
 
     def running(self) -> int:
         return len(self._running)
@@ -272,11 +275,9 @@ class AnswerService:
         since = time.monotonic() - window
         return sum(tokens for at, tokens in self._generated if at >= since) / window
 
-    def allowed(self, asker_id: int) -> Any:
-        return lambda user: user.id == asker_id or is_server_admin(user, self.admin_ids)
-
     async def shutdown(self, grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
-        """Take no new work; let running answers finish for `grace` seconds, then stop them (stored as interrupted)."""
+        """Take no new work; let running answers finish for `grace` seconds, then stop them (stored as interrupted).
+        Calling it again (the bot, then the composition root) finds nothing left to do."""
         self.accepting = False
         if not self._running:
             return
@@ -288,12 +289,19 @@ class AnswerService:
             await asyncio.wait(set(self._running.values()), timeout=STOP_GRACE_SECONDS)
 
 
+async def _prefixed(prefix: str, pieces: AsyncIterator[str]) -> AsyncGenerator[str, None]:
+    if prefix:
+        yield prefix
+    async for piece in pieces:
+        yield piece
+
+
 async def _with_reasoning(pieces: AsyncIterator[str], reply: Reply) -> AsyncGenerator[str, None]:
     """After the answer, the model's reasoning in a spoiler: hidden until the reader clicks it."""
     async for piece in pieces:
         yield piece
     reasoning = reply.reasoning.strip().replace("||", "|\u200b|")
-    if reasoning and reply.status in (AnswerStatus.COMPLETE, AnswerStatus.TRUNCATED):
+    if reasoning:  # reached only when the answer ended well (complete or cut by its length limit)
         if len(reasoning) > REASONING_SHOWN_CHARS:
             reasoning = reasoning[:REASONING_SHOWN_CHARS].rstrip() + " …"
         yield f"\n\n-# 💭 Reasoning (click to show)\n||{reasoning}||"

@@ -28,6 +28,7 @@ def _turn(row: TurnRow) -> Turn:
         author_id=row.author_id,
         guild_id=row.guild_id,
         message_ids=row.message_ids,
+        owner=row.owner,
     )
 
 
@@ -44,6 +45,7 @@ async def add_turn(
     persona: str | None = None,
     token_count: int | None = None,
     status: str = "complete",
+    owner: str | None = None,
 ) -> Turn:
     row = TurnRow(
         channel_id=channel_id,
@@ -56,6 +58,7 @@ async def add_turn(
         persona=persona,
         token_count=token_count,
         status=status,
+        owner=owner,
     )
     session.add(row)
     await session.flush()

@@ -87,6 +87,7 @@ class TurnRow(Base):
     message_ids: Mapped[str | None] = mapped_column(Text)  # "channel:message,…" while and after it streams
     status: Mapped[str] = mapped_column(String(16), default="complete")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    owner: Mapped[str | None] = mapped_column(String(36))  # the process instance streaming it (see ProcessRow)
 
 
 class PlaceSettingRow(Base):
@@ -164,3 +165,17 @@ class CooldownRow(Base):
 
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     last_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ProcessRow(Base):
+    """A running bot process and its lease: it renews `heartbeat_at`; a process whose lease lapsed is gone, and its
+    answers still marked streaming are left to whoever takes them over. `owner_key` names what a process is (its
+    shards), so the same shards started again know the answers their previous instance left."""
+
+    __tablename__ = "bot_processes"
+    __table_args__ = (Index("ix_bot_processes_owner_key", "owner_key"),)
+
+    instance: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_key: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,13 +1,21 @@
-"""The surfaces a Discord question can be answered on: a slash command, a message, a button under an answer."""
+"""The surfaces a Discord question can be answered on: a slash command, a message, a button under an answer.
+
+Each builds its answer's buttons: Stop while it streams, Regenerate (and Continue) after, for the asker and the
+server's admins only. A button under an answer answers again on a `ButtonSurface` of the interaction that pressed it.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any
 
 import discord
 
-from bot.answers.request import Redo
+from bot.answers.question import Question
+from bot.answers.surface import AnswerActions, Controls
+from bot.discord_ui.controls import FinishedControls, StopControls
+from bot.discord_ui.permissions import is_server_admin
 from bot.discord_ui.sinks import ChannelSink, InteractionSink, ReusingSink
 from bot.discord_ui.speaking import player_for
 from bot.streaming.pacing import Lane, PacerRegistry
@@ -43,11 +51,50 @@ async def tell_privately(interaction: discord.Interaction, message: str) -> None
         log.warning("Could not tell user %s (%s): %s", interaction.user.id, exc, message)
 
 
-class InteractionSurface:
+class _DiscordSurface:
+    """What every Discord surface shares: its answer's buttons, and who may press them."""
+
+    def __init__(self, voice: VoiceManager | None, admin_ids: list[int]) -> None:
+        self._voice, self._admin_ids = voice, admin_ids
+        self._made: MessageSink | None = None
+
+    def sink(self) -> MessageSink:
+        if self._made is None:
+            self._made = self._new_sink()
+        return self._made
+
+    def _new_sink(self) -> MessageSink:
+        raise NotImplementedError
+
+    def controls(self, question: Question, actions: AnswerActions) -> Controls:
+        asker_id, admin_ids, voice = question.asker.id, self._admin_ids, self._voice
+
+        def allowed(user: discord.abc.User) -> bool:
+            return user.id == asker_id or is_server_admin(user, admin_ids)
+
+        def again(interaction: discord.Interaction) -> ButtonSurface:
+            return ButtonSurface(interaction, self.sink(), actions.shown(), voice, admin_ids)
+
+        async def regenerate(interaction: discord.Interaction) -> None:
+            await actions.redo("regenerate", again(interaction))
+
+        async def resume(interaction: discord.Interaction) -> None:
+            await actions.redo("continue", again(interaction))
+
+        stop = StopControls(allowed, actions.stop)
+        return Controls(
+            stop,
+            lambda can_continue: FinishedControls(allowed, regenerate, resume if can_continue else None),
+            stop.stop,
+        )
+
+
+class InteractionSurface(_DiscordSurface):
     """A slash command: deferred at once (privately while it waits in line), answered in its response."""
 
-    def __init__(self, interaction: discord.Interaction, voice: VoiceManager | None) -> None:
-        self._interaction, self._voice = interaction, voice
+    def __init__(self, interaction: discord.Interaction, voice: VoiceManager | None, admin_ids: list[int]) -> None:
+        super().__init__(voice, admin_ids)
+        self._interaction = interaction
         self._queued = False
 
     def lane(self, pacers: PacerRegistry, channel_id: int) -> Lane:
@@ -67,7 +114,7 @@ class InteractionSurface:
     async def note(self, message: str) -> None:
         await tell_privately(self._interaction, message)
 
-    def sink(self) -> MessageSink:
+    def _new_sink(self) -> MessageSink:
         return InteractionSink(self._interaction, use_original=not self._queued)
 
     async def player(self) -> GuildPlayer:
@@ -77,11 +124,14 @@ class InteractionSurface:
         return None
 
 
-class MessageSurface:
+class MessageSurface(_DiscordSurface):
     """A mention, a DM or a chat message: a typing indicator, then a reply."""
 
-    def __init__(self, message: discord.Message, voice: VoiceManager | None, me: discord.abc.Snowflake) -> None:
-        self._message, self._voice, self._me = message, voice, me
+    def __init__(
+        self, message: discord.Message, voice: VoiceManager | None, admin_ids: list[int], me: discord.abc.Snowflake
+    ) -> None:
+        super().__init__(voice, admin_ids)
+        self._message, self._me = message, me
         self._reacted = False
 
     def lane(self, pacers: PacerRegistry, channel_id: int) -> Lane:
@@ -104,7 +154,7 @@ class MessageSurface:
     async def note(self, message: str) -> None:
         log.info("Not told in channel %s (no private messages there): %s", self._message.channel.id, message)
 
-    def sink(self) -> MessageSink:
+    def _new_sink(self) -> MessageSink:
         return ChannelSink(self._message)
 
     async def player(self) -> GuildPlayer:
@@ -120,12 +170,20 @@ class MessageSurface:
                 await self._message.remove_reaction(QUEUED_REACTION, self._me)
 
 
-class ButtonSurface:
+class ButtonSurface(_DiscordSurface):
     """Regenerate or Continue under an earlier answer: the new text goes into that answer's messages."""
 
-    def __init__(self, interaction: discord.Interaction, redo: Redo, voice: VoiceManager | None) -> None:
-        self._interaction, self._voice = interaction, voice
-        self._sink = ReusingSink(redo.sink, redo.messages)
+    def __init__(
+        self,
+        interaction: discord.Interaction,
+        previous: MessageSink,
+        messages: list[Any],
+        voice: VoiceManager | None,
+        admin_ids: list[int],
+    ) -> None:
+        super().__init__(voice, admin_ids)
+        self._interaction = interaction
+        self._sink = ReusingSink(previous, messages)
 
     def lane(self, pacers: PacerRegistry, channel_id: int) -> Lane:
         return pacers.for_channel(channel_id)  # edits of earlier messages, counted with the channel's
@@ -139,7 +197,7 @@ class ButtonSurface:
     async def note(self, message: str) -> None:
         await tell_privately(self._interaction, message)
 
-    def sink(self) -> MessageSink:
+    def _new_sink(self) -> MessageSink:
         return self._sink
 
     async def player(self) -> GuildPlayer:
@@ -147,3 +205,16 @@ class ButtonSurface:
 
     async def finished(self, outcome: Outcome) -> None:
         await self._sink.delete_leftovers()
+
+
+class DiscordSurfaces:
+    """Builds the surface for each Discord question, with what every surface needs (voice, the admin allowlist)."""
+
+    def __init__(self, voice: VoiceManager | None, admin_ids: list[int]) -> None:
+        self.voice, self.admin_ids = voice, admin_ids
+
+    def interaction(self, interaction: discord.Interaction) -> InteractionSurface:
+        return InteractionSurface(interaction, self.voice, self.admin_ids)
+
+    def message(self, message: discord.Message, me: discord.abc.Snowflake) -> MessageSurface:
+        return MessageSurface(message, self.voice, self.admin_ids, me)

@@ -1,7 +1,10 @@
 """The seed's public API (`HF_gen_response`): `HuggingFaceGenerator` and its module-level functions.
 
-A thin facade over the backend registry. It owns a private event loop (see `sync_bridge`) so the same
-object serves synchronous scripts and async callers. The bot itself calls the services directly.
+A thin facade over the backend registry. In a script it is its own small composition root: it reads the settings,
+builds a registry and runs it on a private event loop (see `sync_bridge`), so the same object serves synchronous
+scripts and async callers. Inside the bot it is a view over the bot's running registry, model pool and speech,
+on the bot's loop (the composition root installs it), so it never loads a second copy of a model. Either way its
+answers pass through the same stages as the bot's (reasoning split off, echoed framing dropped).
 """
 
 from __future__ import annotations
@@ -10,32 +13,49 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import aclosing
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.domain import ChatMessage, GenerationParams, Persona, params_for
 from bot.errors import InvalidInputError
 from bot.generation.builder import build_registry, local_pool
 from bot.generation.prompt import plain_prompt, render_prompt
 from bot.generation.registry import ModelRegistry
+from bot.generation.stages import StreamState, answer_text
 from bot.generation.sync_bridge import LoopThread
 from bot.generation.types import validate_messages
 from bot.settings import Settings
 
+if TYPE_CHECKING:
+    from bot.generation.local import LocalModelPool
+
 log = logging.getLogger(__name__)
 
 SpeechHook = Callable[[str, Persona], Awaitable[None]]
+SEED_MAX_TOKENS = 4096  # the seed's default answer length; MAX_NEW_TOKENS caps it
 
 
 class HuggingFaceGenerator:
     """Generates chat answers through the HF API or a local transformers model."""
 
-    def __init__(self, settings: Settings | None = None, registry: ModelRegistry | None = None) -> None:
-        # The seed API is its own composition root for scripts: without settings it reads them like the bot does.
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        registry: ModelRegistry | None = None,
+        pool: LocalModelPool | None = None,
+        speech: SpeechHook | None = None,
+    ) -> None:
+        """Standalone: no arguments (settings are read like the bot reads them). Over a running bot: its settings,
+        registry and model pool, built on the running event loop, and where `speak=True` sends answers."""
         self.settings = settings or Settings()
-        self.pool = local_pool(self.settings)
-        self.registry = registry or build_registry(self.settings, self.pool)
+        if registry is None:
+            self.pool: LocalModelPool | None = pool or local_pool(self.settings)
+            self.registry = build_registry(self.settings, self.pool)
+            self._bridge = LoopThread()
+        else:
+            self.pool, self.registry = pool, registry
+            self._bridge = LoopThread(asyncio.get_running_loop())
+        self.speech = speech
         self.model_name = self.registry.default_model
-        self._bridge = LoopThread()
 
     # -- models ---------------------------------------------------------------------------------------
     def load_model(self, model_name: str) -> Awaitable[None] | None:
@@ -64,13 +84,42 @@ class HuggingFaceGenerator:
         self,
         messages: Sequence[ChatMessage],
         model: str | None = None,
-        max_tokens: int = 512,
+        max_tokens: int = SEED_MAX_TOKENS,
         temperature: float = 0.0,
         stream: bool = True,
     ) -> str | Iterator[str]:
-        """The full answer, or an iterator of text pieces when `stream=True`."""
-        params = GenerationParams(max_tokens=max_tokens, temperature=temperature)
-        return self._sync(messages, model or self.model_name, params, stream)
+        """The full answer, or an iterator of text pieces when `stream=True`; routed to the API or the local backend
+        by the model's configuration."""
+        name = model or self.model_name
+        if self.registry.entry(name, allow_adhoc=True).kind == "api":
+            return self._generate_api_response(messages, name, max_tokens, temperature, stream)
+        return self._generate_local_response(messages, name, max_tokens, temperature, stream)
+
+    def _generate_api_response(
+        self,
+        messages: Sequence[ChatMessage],
+        model: str,
+        max_tokens: int = SEED_MAX_TOKENS,
+        temperature: float = 0.0,
+        stream: bool = True,
+    ) -> str | Iterator[str]:
+        """An answer from a model served through the HF API (or any OpenAI-compatible server it points at)."""
+        return self._sync(messages, model, self._params(max_tokens, temperature), stream)
+
+    def _generate_local_response(
+        self,
+        messages: Sequence[ChatMessage],
+        model: str,
+        max_tokens: int = SEED_MAX_TOKENS,
+        temperature: float = 0.0,
+        stream: bool = True,
+    ) -> str | Iterator[str]:
+        """An answer from a model run on this machine with transformers (loaded on first use)."""
+        return self._sync(messages, model, self._params(max_tokens, temperature), stream)
+
+    def _params(self, max_tokens: int, temperature: float) -> GenerationParams:
+        capped = max(1, min(max_tokens, self.settings.max_new_tokens))
+        return GenerationParams(max_tokens=capped, temperature=temperature)
 
     def _sync(
         self, messages: Sequence[ChatMessage], model: str, params: GenerationParams, stream: bool
@@ -91,10 +140,10 @@ class HuggingFaceGenerator:
         self, messages: Sequence[ChatMessage], model: str, params: GenerationParams
     ) -> AsyncGenerator[str, None]:
         backend = self.registry.backend(model, allow_adhoc=True)
-        async with aclosing(backend.stream(validate_messages(messages), params)) as pieces:
-            async for piece in pieces:
-                if isinstance(piece, str):  # the seed API returns answers: no reasoning, no end marker
-                    yield piece
+        items = backend.stream(validate_messages(messages), params)
+        async with aclosing(answer_text(items, StreamState())) as pieces:
+            async for piece in pieces:  # the answer only: no reasoning, no end marker
+                yield piece
 
     async def sampling_defaults(self, model: str | None = None) -> GenerationParams:
         backend = self.registry.backend(model or self.model_name, allow_adhoc=True)
@@ -103,13 +152,16 @@ class HuggingFaceGenerator:
     def _convert_messages_to_prompt(self, messages: Sequence[ChatMessage]) -> str:
         """The prompt the local model sees: its chat template, or a plain transcript without one."""
         name = self.registry.entry(self.model_name, allow_adhoc=True).name
-        if not self.pool.is_resident(name):
+        if self.pool is None or not self.pool.is_resident(name):
             return plain_prompt(validate_messages(messages))
         model = self._bridge.run(self.pool.get(name))
         return render_prompt(model.tokenizer, validate_messages(messages))
 
     def close(self) -> None:
-        self.registry.close()
+        """A standalone generator closes what it built; over a running bot, the bot closes its own parts."""
+        if self._bridge.owns_loop:
+            self.registry.close()
+            self._bridge.close()
 
 
 async def _discard(coro: Awaitable[Any]) -> None:
@@ -151,7 +203,7 @@ def get_hf_model() -> str:
 def generate_response(
     messages: Sequence[ChatMessage],
     model: str | None = None,
-    max_tokens: int = 512,
+    max_tokens: int = SEED_MAX_TOKENS,
     temperature: float = 0.0,
     stream: bool = True,
 ) -> str | Iterator[str]:
@@ -185,9 +237,10 @@ async def async_generate_response(
     params = params_for(persona, defaults, generator.settings.max_new_tokens, **overrides)
     async with aclosing(generator.astream(system + history, model, params)) as pieces:
         text = process_response([piece async for piece in pieces])
+    hook = generator.speech or _speech_hook
     if speak:
-        if _speech_hook is None:
+        if hook is None:
             log.warning("Speech was asked for, but no text-to-speech is configured")
         elif text:
-            await _speech_hook(text, persona)
+            await hook(text, persona)
     return text

@@ -1,7 +1,8 @@
-"""A private event loop in a daemon thread, so the synchronous seed API can drive async backends.
+"""The event loop the seed API's backends belong to, so synchronous callers and other loops can drive them.
 
-Everything the facade runs goes through this one loop, so the backends' asyncio locks always belong to it,
-whether the caller is synchronous code or another event loop.
+Standalone (a script), it is a private loop in a daemon thread. Inside the bot it is the bot's own loop, which owns
+the running registry's backends: async callers on that loop run directly, other threads hand their work over.
+Either way everything the facade runs goes through one loop, so the backends' asyncio locks always belong to it.
 """
 
 from __future__ import annotations
@@ -15,18 +16,35 @@ T = TypeVar("T")
 
 
 class LoopThread:
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, name="hf-generator-loop", daemon=True)
-        self._thread.start()
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """A private loop in a thread of its own, or `loop`: one that is already running (the bot's)."""
+        self.owns_loop = loop is None
+        self.loop = loop or asyncio.new_event_loop()
+        if self.owns_loop:
+            threading.Thread(target=self.loop.run_forever, name="hf-generator-loop", daemon=True).start()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Block the calling (non-loop) thread until the coroutine finishes."""
+        if self._on_loop():
+            coro.close()
+            raise RuntimeError("A blocking seed call on the bot's own event loop would stop it: await the async API.")
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
 
     async def run_async(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Await a coroutine that runs on the private loop from another loop; cancellation crosses over."""
+        """Await a coroutine that runs on the backends' loop from any loop; cancellation crosses over."""
+        if self._on_loop():
+            return await coro
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+
+    def close(self) -> None:
+        if self.owns_loop:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+
+    def _on_loop(self) -> bool:
+        try:
+            return asyncio.get_running_loop() is self.loop
+        except RuntimeError:
+            return False
 
     def iterate(self, agen: AsyncIterator[T]) -> Iterator[T]:
         try:

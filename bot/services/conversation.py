@@ -24,8 +24,11 @@ from bot.db.personas import get_persona
 from bot.db.place_settings import resolve
 from bot.domain import (
     DEFAULT_PERSONA,
+    NO_OVERRIDES,
     AnswerStatus,
+    Asker,
     Extras,
+    Overrides,
     Persona,
     Place,
     StreamEnd,
@@ -37,7 +40,7 @@ from bot.generation.registry import ModelRegistry
 from bot.ops import metrics
 from bot.services.context import assemble
 from bot.services.extras import Addition, prepare
-from bot.services.reply import Reply
+from bot.services.reply import Reply, settle
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +74,10 @@ class ConversationService:
         max_prompt_chars: int | None = None,
         max_new_tokens: int = 512,
         seed: int | None = None,
+        owner: str | None = None,
     ) -> None:
         self.db, self.registry = db, registry
+        self.owner = owner  # this process's instance, written on every answer it streams
         self.retention = retention or Retention()
         self.default_persona = default_persona
         self.max_prompt_chars, self.max_new_tokens, self.seed = max_prompt_chars, max_new_tokens, seed
@@ -82,57 +87,57 @@ class ConversationService:
         return self.registry.default_model
 
     async def start(
-        self,
-        place: Place,
-        text: str,
-        author_name: str | None,
-        author_id: int | None,
-        persona: str | None = None,
-        model: str | None = None,
-        system: str | None = None,
-        extras: Extras | None = None,
+        self, place: Place, asker: Asker, text: str, overrides: Overrides = NO_OVERRIDES, extras: Extras | None = None
     ) -> Reply:
         """Store the user's turn and the answer's placeholder (committed now), then build the context.
 
-        History keeps the question's text and one line per attachment (name, type, size), never a file's content;
-        the reply chain and the files' text reach the model for this answer only.
+        The text was checked where the question was built. History keeps the question's text and one line per
+        attachment (name, type, size), never a file's content; the reply chain and the files' text reach the model
+        for this answer only.
         """
-        check_text(text, self.max_prompt_chars)
         stored = text
         if extras is not None and extras.described:
             stored = "\n".join([text, *(f"[attached: {d}]" for d in extras.described)]).strip()
         async with self.db.writes.begin() as session:
-            chosen, model_name, speak = await self._in_force(session, place, persona, model)
-            if system is not None:
-                chosen = replace(chosen, system_prompt=system)
+            chosen, model_name, speak = await self._in_force(session, place, overrides.persona, overrides.model)
+            if overrides.system is not None:
+                chosen = replace(chosen, system_prompt=overrides.system)
             await history.add_turn(
                 session,
                 channel_id=place.channel_id,
                 guild_id=place.guild_id,
                 role="user",
                 content=stored,
-                author_id=author_id,
-                author_name=author_name,
+                author_id=asker.id,
+                author_name=asker.name,
             )
             turns = await history.recent_turns(session, place.channel_id, HISTORY_FETCH)
         reply = await self._reply(place, chosen, model_name, turns, speak, extras=extras)
-        reply.asker_id = author_id
+        reply.asker_id = asker.id
         return reply
 
     async def reply(
-        self,
-        place: Place,
-        author_name: str | None,
-        author_id: int | None,
-        text: str,
-        persona: str | None = None,
-        model: str | None = None,
+        self, place: Place, asker: Asker, text: str, overrides: Overrides = NO_OVERRIDES
     ) -> AsyncGenerator[str, None]:
-        """Start and stream an answer in one call (the seed API's and the tests' shortcut)."""
-        answer = await self.start(place, text, author_name, author_id, persona, model)
-        async with aclosing(answer.stream()) as pieces:
-            async for piece in pieces:
-                yield piece
+        """Start, stream and store an answer in one call, with no surface watching it (scripts, other processes,
+        tests): its outcome is decided and stored the way the pipeline does it, however the stream ends."""
+        reply = await self.start(place, asker, check_text(text, self.max_prompt_chars), overrides)
+        shown = AnswerStatus.FAILED
+        try:
+            async with aclosing(reply.stream()) as pieces:
+                async for piece in pieces:
+                    yield piece
+            shown = AnswerStatus.COMPLETE
+        except (asyncio.CancelledError, GeneratorExit):
+            shown = AnswerStatus.INTERRUPTED
+            raise
+        finally:
+            await asyncio.shield(self.finish(reply, settle(reply, shown)))
+
+    async def answer_text(self, place: Place, asker: Asker, text: str, overrides: Overrides = NO_OVERRIDES) -> str:
+        """The whole answer of `reply`, stored."""
+        async with aclosing(self.reply(place, asker, text, overrides)) as pieces:
+            return "".join([piece async for piece in pieces])
 
     async def regenerate(self, place: Place, answer_turn_id: int) -> Reply:
         """A new answer to the conversation as it stood before `answer_turn_id`; it replaces that answer."""
@@ -153,7 +158,7 @@ class ConversationService:
                 raise InvalidInputError("That answer can no longer be continued.")
             chosen, model_name, speak = await self._in_force(session, place, None, None)
             turns = await history.recent_turns(session, place.channel_id, HISTORY_FETCH, before_id=answer_turn_id)
-            await history.update_turn(session, answer_turn_id, status=AnswerStatus.STREAMING)
+            await history.update_turn(session, answer_turn_id, status=AnswerStatus.STREAMING, owner=self.owner)
         reply = await self._reply(place, chosen, model_name, [*turns, cut], speak, answer_turn_id=answer_turn_id)
         reply.prefix = cut.content
         return reply
@@ -185,25 +190,25 @@ class ConversationService:
         added = await prepare(backend, extras) if extras is not None else Addition()
         context = await assemble(backend, persona, turns, params.max_tokens, reserved=added.tokens)
         added.apply(context.messages[-1])  # the question is the newest turn
-        reply = Reply(self, place, persona, model, backend, context, params)
+        if answer_turn_id is None:
+            answer_turn_id = await self._record_in_flight(place, persona, model)
+        reply = Reply(place, persona, model, backend, context, params, answer_turn_id)
         reply.notes.extend(added.notes)
         reply.speak = speak
-        if answer_turn_id is None:
-            answer_turn_id = await self._record_in_flight(reply)
-        reply.answer_turn_id = answer_turn_id
         return reply
 
-    async def _record_in_flight(self, reply: Reply) -> int:
+    async def _record_in_flight(self, place: Place, persona: Persona, model: str) -> int:
         async with self.db.writes.begin() as session:
             placeholder = await history.add_turn(
                 session,
-                channel_id=reply.place.channel_id,
-                guild_id=reply.place.guild_id,
+                channel_id=place.channel_id,
+                guild_id=place.guild_id,
                 role="assistant",
                 content="",
-                model=reply.model,
-                persona=reply.persona.name,
+                model=model,
+                persona=persona.name,
                 status=AnswerStatus.STREAMING,
+                owner=self.owner,
             )
         return placeholder.id
 
@@ -233,9 +238,10 @@ class ConversationService:
             log.warning("Model %r set for this place is no longer configured; using the default", in_force)
         return self.registry.default_model
 
-    async def finish(self, reply: Reply) -> None:
-        """Write the answer's outcome; an answer that produced nothing leaves only the user's turn."""
-        end = reply.end or StreamEnd()
+    async def finish(self, reply: Reply, status: AnswerStatus) -> None:
+        """Write the answer's outcome, as the pipeline decided it; an answer that produced nothing leaves only the
+        user's turn."""
+        end = reply.state.end or StreamEnd()
         tokens, prompt = end.completion_tokens, end.prompt_tokens
         if reply.text and tokens is None:
             tokens = await self._count(reply, [reply.text])
@@ -251,7 +257,7 @@ class ConversationService:
                 session,
                 reply.answer_turn_id,
                 content=reply.text,
-                status=reply.status,
+                status=status,
                 token_count=tokens,
                 prompt_tokens=prompt,
             )
@@ -314,7 +320,8 @@ class ConversationService:
 def _measure(reply: Reply, prompt_tokens: int, completion_tokens: int) -> None:
     metrics.prompt_tokens.labels(reply.model).inc(prompt_tokens)
     metrics.generated_tokens.labels(reply.model).inc(completion_tokens)
-    if reply.first_token_at is not None and completion_tokens > 1:
-        seconds = time.monotonic() - reply.first_token_at
+    first = reply.state.first_item_at
+    if first is not None and completion_tokens > 1:
+        seconds = time.monotonic() - first
         if seconds > 0:
             metrics.generation_speed.labels(reply.model).observe(completion_tokens / seconds)

@@ -6,16 +6,18 @@ from typing import Any
 
 import pytest
 
-from bot.answers.limits import Cooldowns, GuildGate
-from bot.answers.request import AnswerRequest
+from bot.answers.limits import GuildGate
+from bot.answers.question import Question
 from bot.answers.service import THINKING, AnswerService
+from bot.answers.surface import NO_CONTROLS, Controls
 from bot.db import history
 from bot.db.database import Database
-from bot.domain import Place
+from bot.domain import Asker, Place
 from bot.errors import BotError
 from bot.generation.hf_api import ApiConfig, HFApiBackend
 from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService
+from bot.services.cooldowns import Cooldowns
 from bot.streaming.pacing import PacerRegistry
 from bot.streaming.renderer import Outcome
 from tests.standins.chat_server import REPLY, THOUGHT, ChatServer
@@ -57,6 +59,9 @@ class ShowingSurface:
     async def player(self) -> Any:
         raise BotError("no voice here")
 
+    def controls(self, question: Any, actions: Any) -> Controls:
+        return NO_CONTROLS
+
     async def finished(self, outcome: Outcome) -> None:
         return None
 
@@ -74,11 +79,10 @@ async def test_reasoning_is_kept_out_of_the_answer(
         PacerRegistry(),
         Cooldowns(0),
         GuildGate(2),
-        admin_ids=[],
         reasoning_display=display,  # type: ignore[arg-type]
     )
     surface = ShowingSurface()
-    await answers.answer(AnswerRequest(HERE, 1, "ann", "What is the capital of France?", "ask"), surface)
+    await answers.answer(Question(HERE, Asker(1, "ann"), "What is the capital of France?", "ask"), surface)
 
     assert surface.shown[0] == THINKING  # the reader sees the model is thinking, not its thoughts
     assert not any("The user asks" in s for s in surface.shown[:-1])

@@ -8,14 +8,16 @@ from typing import Any
 
 from prometheus_client import REGISTRY
 
-from bot.answers.limits import Cooldowns, GuildGate
-from bot.answers.request import AnswerRequest
+from bot.answers.limits import GuildGate
+from bot.answers.question import Question
 from bot.answers.service import AnswerService
+from bot.answers.surface import NO_CONTROLS, Controls
 from bot.db.database import Database
-from bot.domain import ChatMessage, GenerationParams, Place
+from bot.domain import Asker, ChatMessage, GenerationParams, Place
 from bot.errors import BotError
 from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService
+from bot.services.cooldowns import Cooldowns
 from bot.streaming.pacing import PacerRegistry
 from bot.streaming.renderer import Outcome
 from tests.standins.scripted import ScriptedBackend
@@ -77,6 +79,9 @@ class RecordingSurface:
     async def player(self) -> Any:
         raise BotError("no voice here")
 
+    def controls(self, question: Any, actions: Any) -> Controls:
+        return NO_CONTROLS
+
     async def finished(self, outcome: Outcome) -> None:
         return None
 
@@ -87,15 +92,15 @@ def gated_pipeline(database: Database, registry: ModelRegistry) -> tuple[GatedBa
     registry.register(backend)
     registry.default_model = "gated"
     conversations = ConversationService(database, registry)
-    return backend, AnswerService(conversations, PacerRegistry(), Cooldowns(0), GuildGate(1), admin_ids=[])
+    return backend, AnswerService(conversations, PacerRegistry(), Cooldowns(0), GuildGate(1))
 
 
 async def test_the_server_slot_is_held_until_the_answer_is_shown(database: Database, registry: ModelRegistry) -> None:
     backend, answers = gated_pipeline(database, registry)
     first, second = RecordingSurface(), RecordingSurface()
     asking = [
-        asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), 1, "ann", "first", "mention"), first)),
-        asyncio.create_task(answers.answer(AnswerRequest(Place(7, 71), 2, "bob", "second", "chat"), second)),
+        asyncio.create_task(answers.answer(Question(Place(7, 70), Asker(1, "ann"), "first", "mention"), first)),
+        asyncio.create_task(answers.answer(Question(Place(7, 71), Asker(2, "bob"), "second", "chat"), second)),
     ]
     await asyncio.sleep(0.3)  # both admitted; the first is streaming, the second waits for the slot
     assert (first.acknowledged, second.acknowledged) == ([False], [True])  # the second asker is told it waits
@@ -112,18 +117,18 @@ async def test_a_full_queue_refuses_at_once_and_other_servers_are_unaffected(
 ) -> None:
     backend, answers = gated_pipeline(database, registry)
     running = [
-        asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), i, "x", "q", "ask"), RecordingSurface()))
+        asyncio.create_task(answers.answer(Question(Place(7, 70), Asker(i, "x"), "q", "ask"), RecordingSurface()))
         for i in range(3)  # one runs, two wait (two waiting per slot)
     ]
     await asyncio.sleep(0.2)
     refused = RecordingSurface()
-    assert await answers.answer(AnswerRequest(Place(7, 70), 9, "late", "q", "ask"), refused) is None
+    assert await answers.answer(Question(Place(7, 70), Asker(9, "late"), "q", "ask"), refused) is None
     assert refused.refusals == [
         "I'm answering as many questions here as I can right now. Please try again in a minute."
     ]
     assert refused.acknowledged == []  # refused before anything was shown
     elsewhere = RecordingSurface()
-    other = asyncio.create_task(answers.answer(AnswerRequest(Place(8, 80), 10, "eve", "q", "ask"), elsewhere))
+    other = asyncio.create_task(answers.answer(Question(Place(8, 80), Asker(10, "eve"), "q", "ask"), elsewhere))
     await asyncio.sleep(0.2)
     assert elsewhere.acknowledged == [False]
     backend.gate.set()
@@ -138,7 +143,7 @@ async def test_a_burst_of_questions_is_refused_before_anything_is_shown(
     backend, answers = gated_pipeline(database, registry)
     surfaces = [RecordingSurface() for _ in range(10)]
     asking = [
-        asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), i, "x", "q", "ask"), s))
+        asyncio.create_task(answers.answer(Question(Place(7, 70), Asker(i, "x"), "q", "ask"), s))
         for i, s in enumerate(surfaces)
     ]
     await asyncio.sleep(0.3)
@@ -154,8 +159,8 @@ async def test_a_question_that_leaves_the_line_is_no_longer_counted_as_waiting(
 ) -> None:
     backend, answers = gated_pipeline(database, registry)
     before = REGISTRY.get_sample_value("hfbot_answers_queued")
-    running = asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), 1, "x", "q", "ask"), RecordingSurface()))
-    waiting = asyncio.create_task(answers.answer(AnswerRequest(Place(7, 70), 2, "y", "q", "ask"), RecordingSurface()))
+    running = asyncio.create_task(answers.answer(Question(Place(7, 70), Asker(1, "x"), "q", "ask"), RecordingSurface()))
+    waiting = asyncio.create_task(answers.answer(Question(Place(7, 70), Asker(2, "y"), "q", "ask"), RecordingSurface()))
     await asyncio.sleep(0.2)
     assert REGISTRY.get_sample_value("hfbot_answers_queued") == before + 1 and answers.gate.waiting() == 1
     waiting.cancel()  # the asker's task ends while it waits for the slot (shutdown, a dropped interaction)

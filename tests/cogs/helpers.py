@@ -35,3 +35,11 @@ def message_requests(env: Any) -> list[Any]:
         and "content" in r.json
         and not r.path.endswith("/callback")
     ]
+
+
+def told_privately(result: Any) -> str:
+    """What only the asker read when a slash question was refused after its acknowledgement: the public
+    "thinking…" is gone, and one ephemeral follow-up says why."""
+    assert result.response is None, "the public deferred response must be gone"
+    assert [f.ephemeral for f in result.followups] == [True]
+    return str(result.followups[0].content)

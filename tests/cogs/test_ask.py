@@ -82,9 +82,14 @@ async def test_empty_prompt_and_cooldown_get_ephemeral_answers(simcord_env, simc
     s = server(simcord_env)
     empty = await s.member.slash(s.channel, "ask", prompt="   ")
     assert empty.ephemeral and "empty" in empty.response.content
-    simcord_bot.answers.cooldowns.seconds = 30
+    simcord_bot.services.answers.cooldowns.seconds = 30
     await s.member.slash(s.channel, "ask", prompt="one")
     again = await s.member.slash(s.channel, "ask", prompt="two")
-    assert again.ephemeral and "ask again in 30 s" in again.response.content
+    # Acknowledged first (a cooldown on PostgreSQL is a database write), then refused privately: the public
+    # "thinking…" is gone and only the asker reads why.
+    assert again.response is None
+    assert [(f.content, f.ephemeral) for f in again.followups] == [
+        ("Slow down a little: you can ask again in 30 s.", True)
+    ]
     other = await s.admin.slash(s.channel, "ask", prompt="someone else may ask")
     assert not other.ephemeral

@@ -81,7 +81,7 @@ async def test_shutdown_stops_running_answers_and_takes_no_new_work(
     services.registry.register(PausingBackend(simcord_env))
     services.registry.default_model = "pausing"
     result = await s.member.slash(s.channel, "ask", prompt="a long story please")
-    await simcord_bot.answers.shutdown(grace=0.1)
+    await simcord_bot.services.answers.shutdown(grace=0.1)
     await simcord_env.settle()
     assert result.response.content.endswith(STOPPED_MARK)
     late = await s.admin.slash(s.channel, "ask", prompt="anyone there?")

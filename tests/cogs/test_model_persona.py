@@ -101,7 +101,7 @@ async def test_admin_allowlist_limits_model_switching_to_listed_ids(simcord_env,
     s = server(simcord_env)
     admins = s.guild.create_role("Other admins", permissions=discord.Permissions(manage_guild=True))
     unlisted = s.guild.add_member(simcord_env.create_user("carl"), roles=[admins])
-    simcord_bot.admin_ids.append(s.admin.id)  # ADMIN_USER_IDS=<ada's id>
+    simcord_bot.settings.admin_user_ids.append(s.admin.id)  # ADMIN_USER_IDS=<ada's id>
     refused = await unlisted.slash(s.channel, "model set", name="echo")
     assert refused.ephemeral and refused.response.content == "Only server admins (Manage Server) can do that."
     assert await services.places.model_in_force(Place(s.guild.id, s.channel.id)) == ("scripted", "default")

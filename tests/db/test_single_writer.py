@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from contextlib import aclosing
 from pathlib import Path
 
 import pytest
 
 from bot.db import engine, history
 from bot.db.database import Database
-from bot.domain import Place
+from bot.domain import Asker, Overrides, Place
 from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService
 from tests.standins.scripted import ScriptedBackend
@@ -39,8 +38,8 @@ async def test_many_writers_at_once_on_a_busy_loop_lose_nothing(
 
     async def ask(i: int) -> str:
         place = Place(guild_id=1 + i % 5, channel_id=500 + i % 50)
-        async with aclosing(service.reply(place, f"user{i}", 1000 + i, f"Question {i}?", model="scripted")) as pieces:
-            return "".join([p async for p in pieces])
+        asker = Asker(1000 + i, f"user{i}")
+        return await service.answer_text(place, asker, f"Question {i}?", Overrides(model="scripted"))
 
     stop = asyncio.Event()
     busy = asyncio.create_task(busy_loop(stop))

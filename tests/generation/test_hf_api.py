@@ -132,7 +132,7 @@ async def test_bad_messages_are_refused_before_any_request(chat_server: ChatServ
 
 
 async def test_an_image_reaches_a_vision_model_as_an_image_part(chat_server: ChatServer, database) -> None:  # type: ignore[no-untyped-def]
-    from bot.domain import Extras, Place
+    from bot.domain import Asker, Extras, Place
     from bot.generation.registry import ModelRegistry
     from bot.services.conversation import ConversationService
 
@@ -140,7 +140,7 @@ async def test_an_image_reaches_a_vision_model_as_an_image_part(chat_server: Cha
     registry.register(HFApiBackend("ok", ApiConfig(base_url=chat_server.url, token="hf_t"), takes_images=True))
     service = ConversationService(database, registry)
     picture = "data:image/png;base64,iVBORw0KGgo="
-    reply = await service.start(Place(1, 2), "what is this?", "ann", 7, extras=Extras(images=[picture]))
+    reply = await service.start(Place(1, 2), Asker(7, "ann"), "what is this?", extras=Extras(images=[picture]))
     async with aclosing(reply.stream()) as pieces:
         assert "".join([p async for p in pieces]) == REPLY
     sent = chat_server.requests[-1]["messages"][-1]

@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 
-from bot.answers.limits import Cooldowns, GuildGate
-from bot.answers.request import AnswerRequest
+from bot.answers.limits import GuildGate
+from bot.answers.question import Question
 from bot.answers.service import AnswerService
 from bot.db.database import Database
-from bot.domain import ChatMessage, GenerationParams, Place
+from bot.domain import Asker, ChatMessage, GenerationParams, Place
 from bot.generation.registry import ModelRegistry
 from bot.logs import configure_logging
 from bot.services.conversation import ConversationService
+from bot.services.cooldowns import Cooldowns
 from bot.streaming.pacing import PacerRegistry
 from tests.answers.test_service import RecordingSurface
 from tests.standins.scripted import ScriptedBackend
@@ -51,10 +52,8 @@ def json_logs() -> Iterator[io.StringIO]:
 async def test_lines_carry_the_answer_and_never_the_token(json_logs: io.StringIO, database: Database) -> None:
     registry = ModelRegistry("leaky")
     registry.register(LeakyBackend(name="leaky"))
-    answers = AnswerService(
-        ConversationService(database, registry), PacerRegistry(), Cooldowns(0), GuildGate(2), admin_ids=[]
-    )
-    await answers.answer(AnswerRequest(Place(41, 42), 5, "ann", "hi", "mention"), RecordingSurface())
+    answers = AnswerService(ConversationService(database, registry), PacerRegistry(), Cooldowns(0), GuildGate(2))
+    await answers.answer(Question(Place(41, 42), Asker(5, "ann"), "hi", "mention"), RecordingSurface())
     logging.getLogger("bot.test").info("after the answer")
 
     lines = [json.loads(line) for line in json_logs.getvalue().splitlines()]

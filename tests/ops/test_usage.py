@@ -11,7 +11,7 @@ from bot.app import Services
 from bot.db import history
 from bot.db.models import UsageRow
 from bot.services.usage import UsageService
-from tests.cogs.helpers import server
+from tests.cogs.helpers import server, told_privately
 
 
 async def stored_tokens(services: Services, user_id: int) -> int:
@@ -55,10 +55,9 @@ async def test_a_member_quota_refuses_with_its_reset_time_survives_restarts_and_
     assert await stored_tokens(services, s.member.id) >= 7
 
     refused = await s.member.slash(s.channel, "ask", prompt="and again")
-    assert refused.ephemeral
     assert re.fullmatch(
         r"You've used your 7 tokens for today here\. Your quota resets at 00:00 UTC \(in \d+ h \d\d min\)\.",
-        refused.response.content,
+        told_privately(refused),
     )
     async with services.db.sessions() as session:
         turns = await history.recent_turns(session, s.channel.id, 10)
@@ -70,7 +69,7 @@ async def test_a_member_quota_refuses_with_its_reset_time_survives_restarts_and_
     # A new process (same database) keeps the quota; a new UTC day resets it.
     services.answers.usage = UsageService(services.db)
     again = await s.member.slash(s.channel, "ask", prompt="after a restart")
-    assert again.ephemeral and "resets at 00:00 UTC" in again.response.content
+    assert "resets at 00:00 UTC" in told_privately(again)
     tomorrow = datetime.now(UTC) + timedelta(days=1)
     services.answers.usage = UsageService(services.db, clock=lambda: tomorrow)
     fresh = await s.member.slash(s.channel, "ask", prompt="a new day")
@@ -83,7 +82,7 @@ async def test_a_server_quota_covers_everyone(simcord_env, services: Services) -
     await s.member.slash(s.channel, "ask", prompt="hello there")
     await s.admin.slash(s.channel, "ask", prompt="hello again")
     refused = await s.admin.slash(s.channel, "ask", prompt="one more")
-    assert refused.ephemeral and "This server has used its 9 tokens for today" in refused.response.content
+    assert "This server has used its 9 tokens for today" in told_privately(refused)
 
 
 async def test_status_is_for_admins_and_says_how_the_bot_is(simcord_env, services: Services) -> None:

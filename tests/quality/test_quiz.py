@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import aclosing
-
 from bot.db.database import Database
-from bot.domain import Place
+from bot.domain import Asker, Place
 from bot.generation.builder import build_registry
 from bot.services.conversation import ConversationService
 from bot.settings import Settings
@@ -23,8 +21,7 @@ async def test_default_persona_answers_the_quiz(tmp_path) -> None:  # type: igno
     try:
         for index, (question, _) in enumerate(QUIZ):
             place = Place(guild_id=None, channel_id=100 + index)  # each in a fresh conversation
-            async with aclosing(service.reply(place, "quizzer", 1, question)) as pieces:
-                answers.append("".join([p async for p in pieces]))
+            answers.append(await service.answer_text(place, Asker(1, "quizzer"), question))
     finally:
         registry.close()
         await db.close()

@@ -82,7 +82,7 @@ async def test_shard_settings_and_the_proxy_reach_the_client(tmp_path: Path) -> 
 OTHER_PROCESS = """
 import asyncio, json, sys, time
 from bot.app import Services
-from bot.domain import Place
+from bot.domain import Asker, Place
 from bot.generation.registry import ModelRegistry
 from bot.settings import Settings
 from tests.standins.scripted import ScriptedBackend
@@ -95,9 +95,7 @@ async def main(url, start_at):
     place = Place(1, 99)
     await asyncio.sleep(max(0.0, start_at - time.time()))
     for i in range(60):
-        reply = await services.conversations.start(place, f"B{i}", "bea", 2)
-        async for _ in reply.stream():
-            pass
+        await services.conversations.answer_text(place, Asker(2, "bea"), f"B{i}")
     await services.answers.cooldowns.check(7)  # user 7 asks here first
     print("cooldown started", flush=True)
     seen_at = None
@@ -120,7 +118,7 @@ async def test_two_processes_share_history_cooldowns_and_settings(
 ) -> None:
     from bot.app import Services
     from bot.db import history
-    from bot.domain import Place
+    from bot.domain import Asker, Place
     from bot.errors import BusyError
     from bot.generation.registry import ModelRegistry
     from bot.settings import Settings
@@ -147,9 +145,7 @@ async def test_two_processes_share_history_cooldowns_and_settings(
     try:
         await asyncio.sleep(max(0.0, start_at - time.time()))
         for i in range(60):  # at the same time as the other process, into the same channel
-            reply = await services.conversations.start(place, f"A{i}", "ann", 1)
-            async for _ in reply.stream():
-                pass
+            await services.conversations.answer_text(place, Asker(1, "ann"), f"A{i}")
         assert other.stdout is not None
         line = await asyncio.wait_for(other.stdout.readline(), 60)
         assert line.strip() == b"cooldown started"
@@ -175,31 +171,141 @@ async def test_two_processes_share_history_cooldowns_and_settings(
     assert all(t.status == "complete" for t in turns)
 
 
-async def test_a_starting_process_leaves_other_processes_answers_alone(postgres_server: PostgresServer) -> None:
+async def test_a_live_process_keeps_its_answers_and_a_lapsed_one_is_taken_over(
+    postgres_server: PostgresServer,
+) -> None:
     from datetime import UTC, datetime, timedelta
 
+    from sqlalchemy import update
+
     from bot.app import Services
-    from bot.db import history
+    from bot.db.models import ProcessRow
     from bot.discord_bot import HFBot
-    from bot.domain import Place
+    from bot.domain import Asker, Place
     from bot.generation.registry import ModelRegistry
     from bot.settings import Settings
     from tests.standins.scripted import ScriptedBackend
 
     url = postgres_server.create_database("recovery")
-    settings = Settings(_env_file=None, database_url=url)  # type: ignore[call-arg]
-    registry = ModelRegistry("scripted")
-    registry.register(ScriptedBackend())
-    services = await Services.open(settings, registry)
+    opened = []
+    for shard in ("0", "1"):
+        settings = Settings(_env_file=None, database_url=url, shard_count=2, shard_ids=shard)  # type: ignore[call-arg]
+        registry = ModelRegistry("scripted")
+        registry.register(ScriptedBackend())
+        opened.append(await Services.open(settings, registry))
+    first, second = opened
     try:
-        streaming_elsewhere = await services.conversations.start(Place(1, 5), "still being answered", "ann", 1)
-        left_by_a_crash = await services.conversations.start(Place(1, 6), "asked before a crash", "bob", 2)
-        async with services.db.writes.begin() as session:
-            await history.update_turn(
-                session, left_by_a_crash.answer_turn_id, created_at=datetime.now(UTC) - timedelta(hours=1)
+        streaming = await first.conversations.start(Place(1, 5), Asker(1, "ann"), "still being answered")
+        await HFBot(second).recover_after_crash()  # another process starting: the live one's answer is left alone
+        assert {t.id for t in await second.conversations.in_flight()} == {streaming.answer_turn_id}
+        async with first.db.writes.begin() as session:  # the first process stops renewing its lease
+            lapsed = datetime.now(UTC) - timedelta(seconds=first.settings.process_lease_seconds + 1)
+            await session.execute(
+                update(ProcessRow).where(ProcessRow.instance == first.lease.instance).values(heartbeat_at=lapsed)
             )
-        await HFBot(services).recover_after_crash()
-        still = {t.id for t in await services.conversations.in_flight()}
-        assert still == {streaming_elsewhere.answer_turn_id}
+        await HFBot(second).recover_after_crash()
+        assert await second.conversations.in_flight() == []  # taken over and marked: nothing shown, so dropped
     finally:
-        await services.close()
+        for services in opened:
+            await services.close()
+
+
+# A bot process on one shard: it recovers what its shard left (as on_ready does), then either streams three slow
+# answers (and is killed), or watches for other processes' leftovers (as a live shard does).
+SHARD_PROCESS = """
+import asyncio, json, sys, time
+from bot.app import Services
+from bot.discord_bot import HFBot
+from bot.domain import Asker, Place
+from bot.generation.registry import ModelRegistry
+from bot.settings import Settings
+from tests.standins.scripted import ScriptedBackend
+
+async def main(url, shard, mode):
+    settings = Settings(_env_file=None, database_url=url, shard_count=2, shard_ids=shard, process_lease_seconds=3)
+    registry = ModelRegistry("slow")
+    registry.register(ScriptedBackend(name="slow", text="a b c d e f g h i j k l m n o p", delay=1.0))
+    async with await Services.open(settings, registry) as services:
+        bot = HFBot(services)
+        await bot.recover_after_crash()
+        print(json.dumps({"recovered_at": time.time()}), flush=True)
+        if mode == "answer":
+            async def answer(i):
+                await services.conversations.answer_text(Place(1, 10 * int(shard) + i), Asker(i, "ann"), "count")
+            tasks = [asyncio.create_task(answer(i)) for i in range(3)]
+            while len(await services.conversations.in_flight()) < 3:
+                await asyncio.sleep(0.05)
+            print(json.dumps({"streaming": [t.id for t in await services.conversations.in_flight()]}), flush=True)
+            await asyncio.gather(*tasks)
+        elif mode == "watch":
+            await bot.watch_left_behind()
+
+asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
+"""
+
+
+async def _shard(url: str, shard: str, mode: str) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SHARD_PROCESS, url, shard, mode, env=env_for(url), cwd=ROOT, stdout=subprocess.PIPE
+    )
+
+
+async def _line(process: asyncio.subprocess.Process, key: str) -> object:
+    assert process.stdout is not None
+    while True:
+        line = await asyncio.wait_for(process.stdout.readline(), 60)
+        assert line, f"the process ended before it said {key}"
+        found = json.loads(line)
+        if key in found:
+            return found[key]
+
+
+async def _streaming(db: Database) -> set[int]:
+    async with db.engine.connect() as conn:
+        return set((await conn.execute(text("SELECT id FROM turns WHERE status = 'streaming'"))).scalars())
+
+
+async def test_a_killed_shard_restarted_mends_its_answers_at_once_and_a_gone_one_is_taken_over(
+    postgres_server: PostgresServer,
+) -> None:
+    url = postgres_server.create_database("killed_shard")
+    await Database.open(url)  # migrated once before the processes start
+    db = await Database.open(url, migrate=False)
+    watcher = await _shard(url, "1", "watch")
+    processes = [watcher]
+    try:
+        await _line(watcher, "recovered_at")
+        # Restarted: shard 0 is killed mid-answer and started again; its new process mends the three at once.
+        first = await _shard(url, "0", "answer")
+        processes.append(first)
+        left = set(await _line(first, "streaming"))  # type: ignore[call-overload]
+        first.kill()
+        await first.wait()
+        restarted_at = time.time()
+        again = await _shard(url, "0", "recover")
+        processes.append(again)
+        while left & await _streaming(db):
+            assert time.time() - restarted_at < 10, "a restarted shard must mend its own answers within 10 s"
+            await asyncio.sleep(0.1)
+        print(f"restarted shard mended its answers {time.time() - restarted_at:.1f} s after its restart")
+        await again.wait()
+        # Never back: shard 0 is killed again and stays down; the live shard takes its answers over once the
+        # 3 s lease has lapsed (within a minute of that).
+        gone = await _shard(url, "0", "answer")
+        processes.append(gone)
+        left = set(await _line(gone, "streaming"))  # type: ignore[call-overload]
+        gone.kill()
+        await gone.wait()
+        killed_at = time.time()
+        while left & await _streaming(db):
+            assert time.time() - killed_at < 3 + 60, "a gone shard's answers must be taken over"
+            await asyncio.sleep(0.2)
+        taken_after = time.time() - killed_at
+        print(f"a gone shard's answers were taken over {taken_after:.1f} s after it was killed (lease 3 s)")
+        assert taken_after >= 3 * 0.5  # not before its lease could have lapsed: it was not taken for dead early
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        await db.close()

@@ -10,7 +10,7 @@ import pytest
 
 from bot.db import history
 from bot.db.database import Database
-from bot.domain import Extras, FileText, Place
+from bot.domain import Asker, Extras, FileText, Overrides, Place
 from bot.errors import GenerationInterrupted, InvalidInputError, NotFoundError, UnknownModelError
 from bot.generation.registry import ModelRegistry
 from bot.services.context import MESSAGE_OVERHEAD_TOKENS, answer_room
@@ -25,8 +25,7 @@ PEOPLE = {"alice": 1, "bob": 2, "carol": 3}
 
 
 async def say(service: ConversationService, text: str, who: str = "alice", **kw: str) -> str:
-    async with aclosing(service.reply(HERE, who, PEOPLE[who], text, **kw)) as pieces:
-        return "".join([p async for p in pieces])
+    return await service.answer_text(HERE, Asker(PEOPLE[who], who), text, Overrides(**kw))
 
 
 async def turns(db: Database, channel: int = HERE.channel_id) -> list[history.Turn]:
@@ -80,7 +79,7 @@ async def test_stop_mid_stream_stores_partial_answer_as_interrupted(
     three_in = asyncio.Event()
 
     async def consume() -> None:
-        async with aclosing(service.reply(HERE, "alice", 1, "Count", model="slow")) as pieces:
+        async with aclosing(service.reply(HERE, Asker(1, "alice"), "Count", Overrides(model="slow"))) as pieces:
             async for piece in pieces:
                 received.append(piece)
                 if len(received) == 3:
@@ -152,7 +151,7 @@ async def test_a_file_in_a_long_conversation_still_leaves_room_for_the_answer(
     for i in range(20):
         await say(service, " ".join([f"turn{i}"] * 30), model="small")
     extras = Extras(files=[FileText("notes.txt", "word " * 500)], described=["notes.txt (text, 2.5 KB)"])
-    reply = await service.start(HERE, "What do these notes say?", "alice", 1, model="small", extras=extras)
+    reply = await service.start(HERE, Asker(1, "alice"), "What do these notes say?", Overrides(model="small"), extras)
     async with aclosing(reply.stream()) as pieces:
         [p async for p in pieces]
     sent = sum(len(m["content"].split()) + MESSAGE_OVERHEAD_TOKENS for m in reply.context.messages)

@@ -6,7 +6,7 @@ import asyncio
 from contextlib import aclosing
 
 from bot.db.database import Database
-from bot.domain import Place
+from bot.domain import Asker, Overrides, Place
 from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService
 from bot.voice.player import GuildPlayer
@@ -16,6 +16,7 @@ from tests.voice.fakes import FakeVoiceConnection
 from tests.voice.test_player import ToneEngine, wait_until
 
 HERE = Place(guild_id=1, channel_id=5)
+ANN = Asker(1, "ann")
 TEXT = "First sentence here. Second sentence follows, a bit longer. Third one ends it"
 
 
@@ -26,7 +27,7 @@ async def test_first_sentence_is_queued_before_the_stream_ends(database: Databas
     player = GuildPlayer(connection, engine, idle_seconds=5)
     pieces: list[str] = []
     first_queued_after = None
-    stream = speak_while_streaming(service.reply(HERE, "ann", 1, "talk to me", model="talker"), player, 1)
+    stream = speak_while_streaming(service.reply(HERE, ANN, "talk to me", Overrides(model="talker")), player, 1)
     async with aclosing(stream) as spoken:
         async for piece in spoken:
             pieces.append(piece)
@@ -46,7 +47,7 @@ async def test_stopping_the_answer_stops_its_speech(database: Database, registry
     player = GuildPlayer(connection, engine, idle_seconds=5)
 
     async def consume() -> None:
-        stream = speak_while_streaming(service.reply(HERE, "ann", 1, "count", model="talker"), player, 7)
+        stream = speak_while_streaming(service.reply(HERE, ANN, "count", Overrides(model="talker")), player, 7)
         async with aclosing(stream) as spoken:
             async for _ in spoken:
                 pass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services.echo import EchoGuard
+from bot.generation.echo import EchoGuard
 
 
 @pytest.mark.parametrize(
