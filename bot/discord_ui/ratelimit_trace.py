@@ -1,9 +1,11 @@
 """Feeding Discord's rate-limit headers to the pacing lanes.
 
-discord.py accepts an aiohttp `TraceConfig` (`http_trace`), so every response it receives passes through here on its
-way in: a channel's message creates and edits, and an interaction's webhook messages. Each teaches its lane the
-bucket it belongs to (limit, remaining, reset), and a 429 holds the lane (or, for the hidden per-channel
-sub-limit that shows up only as `X-RateLimit-Scope: shared`, the channel) for its `Retry-After`.
+discord.py accepts an aiohttp `TraceConfig` (`http_trace`), so every request it sends and every response it
+receives passes through here: a channel's message creates and edits, and an interaction's webhook messages. Each
+request is counted by its lane as it goes out, whoever sent it (discord.py retries a 429 by itself, past the pacer).
+Each response teaches its lane the bucket it belongs to (limit, remaining, reset), and a 429 holds the lane (or, for
+the hidden per-channel sub-limit that shows up only as `X-RateLimit-Scope: shared`, the channel) for its
+`Retry-After`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ def _lane_and_kind(pacers: PacerRegistry, method: str, path: str) -> tuple[Lane,
     return None
 
 
+def observe_request(pacers: PacerRegistry, method: str, url: str) -> None:
+    found = _lane_and_kind(pacers, method.upper(), url.split("?", 1)[0])
+    if found is not None:
+        lane, kind = found
+        lane.sent(kind)
+
+
 def observe_response(pacers: PacerRegistry, method: str, url: str, status: int, headers: Any) -> None:
     found = _lane_and_kind(pacers, method.upper(), url.split("?", 1)[0])
     if found is None:
@@ -53,7 +62,7 @@ def observe_response(pacers: PacerRegistry, method: str, url: str, status: int, 
             scope = headers.get("X-RateLimit-Scope", "user")
             metrics.discord_rate_limits.labels(route, scope).inc()
             if scope == "shared":
-                lane.penalize_shared(retry_after)
+                lane.penalize_shared(kind, retry_after)
             elif scope != "global":  # discord.py holds every request on a global limit itself
                 lane.penalize(retry_after)
             log.info("Discord 429 (%s scope) on a %s; holding it %.2f s", scope, kind, retry_after)
@@ -70,9 +79,13 @@ def observe_response(pacers: PacerRegistry, method: str, url: str, status: int, 
 def rate_limit_trace(pacers: PacerRegistry) -> aiohttp.TraceConfig:
     trace = aiohttp.TraceConfig()
 
+    async def on_request_start(_session: Any, _context: SimpleNamespace, params: Any) -> None:
+        observe_request(pacers, params.method, str(params.url))
+
     async def on_request_end(_session: Any, _context: SimpleNamespace, params: Any) -> None:
         response = params.response
         observe_response(pacers, params.method, str(params.url), response.status, response.headers)
 
+    trace.on_request_start.append(on_request_start)
     trace.on_request_end.append(on_request_end)
     return trace

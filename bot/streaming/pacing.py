@@ -15,7 +15,11 @@ urgency is looked at again every time a waiter wakes, so a renderer already wait
 up. A 429 pauses the lane (scope user) or, for Discord's hidden per-channel sub-limit (scope shared), the whole
 channel. That sub-limit is never announced, so while several slash-command answers stream in one channel they are
 paced together within the channel's message budget (creates and edits, 10 per 5 s) from the start, and after a
-shared 429 within an estimate of the sub-limit learned from what got through.
+shared 429 within an estimate of the sub-limit for that kind of request, learned from what got through.
+
+Every request counts, not just the ones the pacer let through: the rate-limit trace reports each request as it goes
+out (`Lane.sent`), so one discord.py sends by itself (its own retry after a 429, a refusal's follow-up) is counted
+too, and the next window does not hold one request more than the lane believes.
 """
 
 from __future__ import annotations
@@ -43,10 +47,24 @@ CROWDED_SECONDS = 60.0  # after a shared-scope 429, a channel's interaction lane
 MAX_INTERACTION_LANES = 2000  # interaction tokens live 15 minutes; older lanes are forgotten
 
 
+GRANT_SECONDS = 30.0  # a request the pacer let through shows up in the trace within this long, or never will
+
+
 class Kind(StrEnum):
     CREATE = "create"
     EDIT = "edit"
-    SHARED = "shared"  # a channel's interaction requests together, under its hidden sub-limit
+    # A channel's interaction requests together, under its hidden sub-limit: each kind, and all of them.
+    SHARED_CREATE = "shared create"
+    SHARED_EDIT = "shared edit"
+    SHARED = "shared"
+
+
+SHARED_KINDS = (Kind.SHARED_CREATE, Kind.SHARED_EDIT)
+
+
+def shared(kind: Kind) -> Kind:
+    """The channel-wide kind an interaction's request also counts as."""
+    return Kind.SHARED_CREATE if kind in (Kind.CREATE, Kind.SHARED_CREATE) else Kind.SHARED_EDIT
 
 
 @dataclass
@@ -92,11 +110,12 @@ class Lane:
         self._blocked_until = 0.0
         self._crowded_until = 0.0
         # A channel's interaction answers together: before Discord's hidden sub-limit shows, the channel's whole
-        # message budget (creates and edits); after a shared-scope 429, an estimate of the sub-limit.
-        self._shared: Budget | None = None
+        # message budget (creates and edits); after a shared-scope 429 on one kind, an estimate of its sub-limit.
+        self._shared: dict[Kind, Budget] = {}
         self._prior = Budget(2 * REQUESTS_PER_WINDOW, WINDOW_SECONDS)
         self._interaction_streams = 0
-        self._interactions_sent: deque[float] = deque(maxlen=64)
+        self._interactions_through: dict[Kind, deque[float]] = {}  # interaction requests Discord accepted, by kind
+        self._granted: dict[Kind, deque[float]] = {}  # let through by the pacer, not yet seen going out
         self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
         self.streams = 0  # answers currently writing through this lane
@@ -121,10 +140,13 @@ class Lane:
         channel's kind is once Discord announced its bucket (before that, creates and edits share one budget)."""
         return self.channel is not None or kind in self._learned
 
-    def _budget(self, kind: Kind) -> Budget:
-        if kind is Kind.SHARED:
-            return self._shared or self._prior
-        return self._learned.get(kind, self._default)
+    def _budgets(self, kind: Kind) -> list[Budget]:
+        """The budgets a request of this kind must fit, the most particular first. A channel's interaction request
+        fits the estimate for its kind, once a shared 429 on that kind gave one, and the estimate for all kinds."""
+        if kind in SHARED_KINDS:
+            together = self._shared.get(Kind.SHARED, self._prior)
+            return [self._shared[kind], together] if kind in self._shared else [together]
+        return [self._learned.get(kind, self._default)]
 
     def crowded(self) -> bool:
         """Whether this channel's interaction answers are paced together: several stream here at once, or
@@ -135,7 +157,7 @@ class Lane:
         """The earliest instant the next request of this kind may go out."""
         reserve = self.streams <= RESERVE_UP_TO_STREAMS
         at = max(self._blocked_until, self.channel._blocked_until if self.channel is not None else 0.0)
-        return max(at, self._budget(kind).slot(urgent, reserve))
+        return max(at, *(budget.slot(urgent, reserve) for budget in self._budgets(kind)))
 
     async def acquire(
         self, kind: Callable[[], Kind] = lambda: Kind.EDIT, urgent: Callable[[], bool] = lambda: False
@@ -149,7 +171,7 @@ class Lane:
         await self._wait_in_line(kind, urgent)
         channel = self.channel
         if channel is not None and channel.crowded():  # then every interaction there also waits in the channel's line
-            await channel._wait_in_line(lambda: Kind.SHARED, urgent)
+            await channel._wait_in_line(lambda: shared(kind()), urgent)
         metrics.pacer_wait.observe(max(0.0, self._clock() - started))
 
     async def _wait_in_line(self, kind: Callable[[], Kind], urgent: Callable[[], bool]) -> None:
@@ -172,18 +194,39 @@ class Lane:
         claimed: set[int] = set()
         for waiter in line:
             kind = waiter.kind()
-            budget = self._budget(kind)
-            if id(budget) in claimed:
+            budgets = self._budgets(kind)
+            if id(budgets[0]) in claimed:
                 continue  # round-robin: only the first in line for each budget may take its slot
-            claimed.add(id(budget))
+            claimed.add(id(budgets[0]))
             if waiter is me:
                 delay = self.next_slot(kind, me.urgent()) - now
                 if delay <= 0:
                     self._waiters.remove(me)
-                    budget.take(now)
+                    for budget in budgets:
+                        budget.take(now)
+                    self._granted.setdefault(kind, deque()).append(now)
                     return None
                 return delay
         return POLL_SECONDS
+
+    def sent(self, kind: Kind) -> None:
+        """The trace saw a request of this kind go out on this lane (a create or an edit). One the pacer let through
+        was counted when it was let through; any other is counted now, in the lane's budget and, for an
+        interaction, in its channel's shared one."""
+        now = self._clock()
+        self._count(kind, now)
+        if self.channel is not None:
+            self.channel._count(shared(kind), now)
+
+    def _count(self, kind: Kind, now: float) -> None:
+        granted = self._granted.get(kind)
+        while granted and now - granted[0] > GRANT_SECONDS:
+            granted.popleft()  # let through but never sent (the write failed before it went out)
+        if granted:
+            granted.popleft()
+        else:
+            for budget in self._budgets(kind):
+                budget.take(now)
 
     def learn(self, kind: Kind, limit: int, remaining: int, reset_after: float) -> None:
         """Discord's headers for a request of this kind on this lane."""
@@ -197,7 +240,7 @@ class Lane:
         budget.limit = limit
         budget.window = max(budget.window, reset_after)
         if self.channel is not None:
-            self.channel._interactions_sent.append(now)
+            self.channel._interactions_through.setdefault(shared(kind), deque(maxlen=64)).append(now)
         if remaining <= 0:
             budget.blocked_until = max(budget.blocked_until, now + reset_after)
 
@@ -205,19 +248,30 @@ class Lane:
         """Discord said 429: nothing goes out on this lane until `retry_after` has passed."""
         self._blocked_until = max(self._blocked_until, self._clock() + retry_after)
 
-    def penalize_shared(self, retry_after: float) -> None:
-        """A 429 of the hidden per-channel sub-limit: hold the channel and pace its interactions together.
+    def penalize_shared(self, kind: Kind, retry_after: float) -> None:
+        """A 429 of the hidden per-channel sub-limit on this kind of request: hold the channel and pace its
+        interactions together.
 
-        The sub-limit is not announced, so it is estimated from what got through before the 429: the interaction
-        requests of the last window, less one, never under the conservative budget.
+        The sub-limit is not announced, so it is estimated from what got through before the 429: that kind's
+        interaction requests of the last window, less one, never under the conservative budget.
         """
         channel = self.channel or self
         now = channel._clock()
         channel.penalize(retry_after)
-        got_through = sum(1 for t in channel._interactions_sent if now - t < WINDOW_SECONDS)
-        limit = max(REQUESTS_PER_WINDOW, got_through - 1)
-        if channel._shared is None or limit < channel._shared.limit or channel._clock() >= channel._crowded_until:
-            channel._shared = Budget(limit, WINDOW_SECONDS)
+        kind = shared(kind)
+        window = {
+            k: sum(1 for t in channel._interactions_through.get(k, ()) if now - t < WINDOW_SECONDS)
+            for k in SHARED_KINDS
+        }
+        estimates = {kind: window[kind], Kind.SHARED: sum(window.values())}
+        renew = now >= channel._crowded_until  # a minute without one: the estimates start afresh
+        for which, through in estimates.items():
+            limit = max(REQUESTS_PER_WINDOW, through - 1)
+            known = channel._shared.get(which)
+            if known is None or limit < known.limit or renew:
+                learned = Budget(limit, WINDOW_SECONDS)
+                learned.sent.extend(t for t in channel._prior.sent if now - t < WINDOW_SECONDS)
+                channel._shared[which] = learned
         channel._crowded_until = now + CROWDED_SECONDS
 
 

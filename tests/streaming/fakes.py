@@ -83,13 +83,14 @@ class FakeChannel:
     separate: bool = True
     same_bucket_id: bool = False
     shared_limit: tuple[int, float] | None = None  # (requests, seconds) over the channel's interaction requests
+    shared_by_kind: bool = False  # the hidden limit counts creates and edits apart, `shared_limit` each
     requests: list[Request] = field(default_factory=list)
     attempts: int = 0
     contents: list[str] = field(default_factory=list)
     shared_429s: int = 0
     drained: int = 0  # answers that said a bucket had nothing left (discord.py then sleeps until its reset)
     _windows: dict[str, _Window] = field(default_factory=dict)
-    _interaction_times: list[float] = field(default_factory=list)
+    _interaction_times: dict[str, list[float]] = field(default_factory=dict)
 
     def violations(self, limits: dict[str, tuple[int, float]] | None = None) -> int:
         """Requests over their bucket's limit in any sliding window (stricter than Discord's fixed windows)."""
@@ -137,7 +138,7 @@ class FakeSink:
         return Kind.EDIT if self.token is not None and not self._original_used else Kind.CREATE
 
     async def _request(self, op: str) -> str:
-        from bot.discord_ui.ratelimit_trace import observe_response
+        from bot.discord_ui.ratelimit_trace import observe_request, observe_response
 
         channel = self.channel
         channel.attempts += 1
@@ -147,17 +148,22 @@ class FakeSink:
         method = "POST" if op == "create" else "PATCH"
         if self.token is None:
             url = f"https://discord.com/api/v10/channels/{channel.channel_id}/messages" + ("/1" if op == "edit" else "")
+            if channel.pacers is not None:
+                observe_request(channel.pacers, method, url)
             announced_apart = channel.separate and channel.pacers is not None  # unannounced: held to one budget
             bucket = f"channel-{channel.channel_id}" + (f":{op}" if announced_apart else "")
             limit, window = channel.limit_per_window, channel.window
         else:
             url = f"https://discord.com/api/v10/webhooks/1/{self.token}" + ("/messages/1" if op == "edit" else "")
             bucket, limit, window = f"webhook-{self.token}:{op}", self.limit, self.window
+            times = channel._interaction_times.setdefault(op if channel.shared_by_kind else "all", [])
             while channel.shared_limit is not None:
+                if channel.pacers is not None:  # every attempt goes out, the retries discord.py makes by itself too
+                    observe_request(channel.pacers, method, url)
                 count, seconds = channel.shared_limit
-                recent = [t for t in channel._interaction_times if channel.clock.now - t < seconds]
+                recent = [t for t in times if channel.clock.now - t < seconds]
                 if len(recent) < count:
-                    channel._interaction_times.append(channel.clock.now)
+                    times.append(channel.clock.now)
                     break
                 channel.shared_429s += 1
                 wait = recent[0] + seconds - channel.clock.now
@@ -165,6 +171,9 @@ class FakeSink:
                 if channel.pacers is not None:
                     observe_response(channel.pacers, method, url, 429, headers)
                 await channel.clock.sleep(wait)
+            else:
+                if channel.pacers is not None:
+                    observe_request(channel.pacers, method, url)
         if channel.pacers is not None:
             observe_response(channel.pacers, method, url, 200, channel._headers(bucket, limit, window))
         return bucket

@@ -131,11 +131,12 @@ async def test_a_shared_scope_429_slows_that_channel_and_no_other() -> None:
     crowded_results, calm_results = await asyncio.gather(crowded_run, calm_run)
     assert all(r.exact for r in crowded_results + calm_results)
     first_refusals = crowded.shared_429s
-    assert 1 <= first_refusals <= 4  # the sub-limit shows itself, then the channel is paced under it
+    assert 1 <= first_refusals <= 2  # the sub-limit shows itself, then the channel is paced under it
     assert calm.shared_429s == 0
     assert calm_results[0].freeze <= 1.5  # the other channel never waited for the crowded one
     assert pacers.for_channel(42).crowded() and not pacers.for_channel(43).crowded()
-    assert max(r.freeze for r in crowded_results) <= 6.0  # slower there, as Discord asks, but still moving
+    # Slower there, as Discord asks, but still moving (a limit under the conservative floor costs a 429 per minute).
+    assert max(r.freeze for r in crowded_results) <= 6.5
 
 
 async def test_a_long_answer_shows_its_last_words_before_swapping_its_buttons() -> None:
@@ -152,3 +153,17 @@ async def test_a_long_answer_shows_its_last_words_before_swapping_its_buttons() 
     last_words = max(i for i, r in enumerate(channel.requests) if r.index == sink.mine[-1])
     swap = next(i for i, r in enumerate(channel.requests) if r.index == sink.mine[0] and r.view is regenerate)
     assert last_words < swap  # the reader sees the end of the answer first; the button swap can wait its turn
+
+
+@pytest.mark.parametrize("count", [150, 300])
+async def test_every_request_counts_so_a_channel_meets_at_most_one_shared_429(count: int) -> None:
+    # Discord's hidden per-channel limit here: 5 creates and 5 edits per 5 s, counted apart. After its first shared
+    # 429, discord.py retries the refused request by itself, past the pacer; the trace still counts it, so the
+    # channel's estimate holds and no second 429 comes.
+    clock = FakeClock()
+    pacers = PacerRegistry(clock, clock.sleep)
+    channel = FakeChannel(clock, pacers=pacers, shared_limit=(5, 5.0), shared_by_kind=True)
+    sinks = [channel.interaction_sink(f"token-{i}") for i in range(3)]
+    results = await answer_together(clock, pacers, sinks, count)
+    assert all(r.exact for r in results)
+    assert channel.shared_429s <= 1
