@@ -154,7 +154,7 @@ async def test_an_answer_stopped_by_its_controls_is_interrupted_everywhere(
     surface = Surface()
     before = answered("interrupted", "endless")
     running = asyncio.create_task(answers.answer(Question(HERE, Asker(1, "ann"), "count", "ask"), surface))
-    while not surface.messages.contents:
+    while not surface.messages.contents:  # noqa: ASYNC110 - the first message is the signal
         await asyncio.sleep(0.01)
     assert surface.actions is not None
     surface.actions.stop()
