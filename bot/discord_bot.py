@@ -72,6 +72,9 @@ class HFBot(commands.AutoShardedBot):
             intents=intents or make_intents(),
             allowed_mentions=discord.AllowedMentions.none(),  # model output can never ping anyone
             help_command=None,
+            # Commands are for servers that invite the bot unless they declare user installs too (`/ask` and the
+            # message menus do): admin settings and voice need the bot in the server.
+            allowed_installs=discord.app_commands.AppInstallationType(guild=True, user=False),
             http_trace=rate_limit_trace(services.pacers),
             proxy=services.settings.discord_proxy,
             **shards(services.settings),

@@ -1,4 +1,5 @@
-"""Persona conversations: answers to ordinary messages where chat is on, to mentions, and in DMs.
+"""Persona conversations: answers to ordinary messages where chat is on, to mentions, and in DMs; threads opened on
+the question where auto_thread is on; forum posts.
 
 Reading ordinary messages needs the privileged Message Content intent; without it Discord still delivers the
 text of messages that mention the bot and of DMs, so those keep working.
@@ -11,12 +12,16 @@ import re
 import discord
 from discord.ext import commands
 
-from bot.answers.request import AnswerRequest, Path
+from bot.answers.request import AnswerRequest, Path, Surface
+from bot.db.place_settings import Resolved
 from bot.discord_bot import HFBot
 from bot.discord_ui.attachments import read_attachments, reply_chain
+from bot.discord_ui.origins import in_forum, post_text, thread_origin
 from bot.discord_ui.places import place_of
 from bot.discord_ui.surfaces import MessageSurface
-from bot.domain import Extras
+from bot.discord_ui.threads import ThreadSurface, open_thread
+from bot.domain import Extras, Place
+from bot.services.origins import ThreadOrigins
 
 NO_TEXT = "Please look at what I attached."  # a message that is only a file or an image
 
@@ -24,11 +29,19 @@ NO_TEXT = "Please look at what I attached."  # a message that is only a file or 
 class Conversation(commands.Cog):
     def __init__(self, bot: HFBot) -> None:
         self.bot = bot
+        self.origins = ThreadOrigins(bot.db)
 
     def _addressed_text(self, message: discord.Message) -> str:
         """The message without the bot's mention (both <@id> and <@!id> forms)."""
         assert self.bot.user is not None
-        return re.sub(rf"<@!?{self.bot.user.id}>", "", message.content).strip()
+        text = re.sub(rf"<@!?{self.bot.user.id}>", "", message.content).strip()
+        if (
+            isinstance(message.channel, discord.Thread)
+            and message.id == message.channel.id
+            and in_forum(message.channel)
+        ):
+            text = post_text(message.channel, text)  # a new forum post: its title belongs to the question
+        return text
 
     def _replies_to_me(self, message: discord.Message) -> bool:
         """A reply to one of the bot's answers continues from it, with or without a mention."""
@@ -37,39 +50,51 @@ class Conversation(commands.Cog):
             isinstance(parent, discord.Message) and self.bot.user is not None and parent.author.id == self.bot.user.id
         )
 
-    async def _path(self, message: discord.Message) -> Path | None:
-        """How the message addresses the bot, or None when it is not for the bot."""
+    async def _path(self, message: discord.Message) -> tuple[Path | None, Resolved | None]:
+        """How the message addresses the bot (None when it is not for the bot), and the settings in force there."""
         if (
             message.author.bot
             or self.bot.user is None
             or message.type not in (discord.MessageType.default, discord.MessageType.reply)
         ):
-            return None
+            return None, None
         if isinstance(message.channel, discord.Thread) and (message.channel.archived or message.channel.locked):
-            return None  # a closed conversation: left alone
+            return None, None  # a closed conversation: left alone
         if message.guild is None:
-            return "dm"
-        if self.bot.user in message.mentions or self._replies_to_me(message):
-            return "mention"
+            return "dm", None
         resolved = await self.bot.places.resolved(place_of(message.channel, message.guild))
-        return "chat" if resolved.persona_chat else None
+        if self.bot.user in message.mentions or self._replies_to_me(message):
+            return "mention", resolved
+        return ("chat" if resolved.persona_chat else None), resolved
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
-        path = await self._path(message)
+        path, resolved = await self._path(message)
         text = self._addressed_text(message) if path else ""
         if path is None or not (text or message.attachments):
             return
         me = self.bot.user
         assert me is not None
+        place = place_of(message.channel, message.guild)
+        surface: Surface = MessageSurface(message, self.bot.voice, me)
+        if resolved is not None and resolved.auto_thread and isinstance(message.channel, discord.TextChannel):
+            thread = await open_thread(message, text)
+            if thread is not None:  # else (no Create Public Threads) the answer stays in the channel
+                place = Place(place.guild_id, thread.id, parent_id=message.channel.id)
+                await self.bot.places.set_flag(place, "channel", "persona_chat", True, message.author.id)
+                surface = ThreadSurface(message, thread, self.bot.voice, me)
 
         async def gather() -> Extras:  # after the typing indicator: downloads take a moment
-            extras = Extras(quotes=await reply_chain(message, me) if message.reference is not None else [])
+            extras = Extras()
+            if isinstance(message.channel, discord.Thread):
+                extras.quotes.extend(await thread_origin(message.channel, me, self.origins, message.id))
+            if message.reference is not None:
+                extras.quotes.extend(await reply_chain(message, me))
             await read_attachments(list(message.attachments), extras)
             return extras
 
         request = AnswerRequest(
-            place=place_of(message.channel, message.guild),
+            place=place,
             asker_id=message.author.id,
             asker_name=message.author.display_name,
             text=text or NO_TEXT,
@@ -77,7 +102,7 @@ class Conversation(commands.Cog):
             names={m.id: m.display_name for m in message.mentions},
             gather=gather,
         )
-        await self.bot.answers.answer(request, MessageSurface(message, self.bot.voice, me))
+        await self.bot.answers.answer(request, surface)
 
 
 async def setup(bot: HFBot) -> None:
