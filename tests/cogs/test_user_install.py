@@ -71,7 +71,9 @@ async def test_ask_in_a_server_without_the_bot_answers_through_the_interaction_o
     bot._connection.parse_interaction_create(interaction(2, "public", ASKER, ask("public", "hello from afar")))
     await until(lambda: finished(standin, "public"), bot)
     assert standin.callbacks["public"]["type"] == 5  # deferred ("thinking…") …
-    assert not int((standin.callbacks["public"].get("data") or {}).get("flags") or 0) & EPHEMERAL  # … in public: allowed here
+    assert (
+        not int((standin.callbacks["public"].get("data") or {}).get("flags") or 0) & EPHEMERAL
+    )  # … in public: allowed here
     [answer] = standin.shown("public")
     assert answer.content == ANSWER and not answer.followup  # in the deferred response itself
     assert standin.outside == []  # no channel read or written, no typing, nothing outside the interaction
@@ -121,11 +123,13 @@ async def test_no_thread_is_opened_where_the_bot_was_not_invited(away: tuple[HFB
     assert standin.outside == []  # no thread creation was even tried
 
 
-async def test_ask_in_someone_elses_group_dm(away: tuple[HFBot, InteractionOnlyDiscord]) -> None:
+async def test_ask_in_someone_elses_group_dm(away: tuple[HFBot, InteractionOnlyDiscord], services: Services) -> None:
     bot, standin = away
     bot._connection.parse_interaction_create(interaction(2, "group", ASKER, ask("group", "hi all"), guild_id=None))
     await until(lambda: finished(standin, "group"), bot)
     assert standin.shown("group")[0].content == ANSWER and standin.outside == []
+    async with services.db.sessions() as session:  # the group's other members never see this conversation
+        assert [t.content for t in await history.recent_turns(session, ASKER, 10)] == ["hi all", ANSWER]
 
 
 def chosen_message(message_id: int, text: str, replying_to: dict[str, Any] | None = None) -> dict[str, Any]:
