@@ -16,7 +16,7 @@ from bot.answers.request import AnswerRequest
 from bot.discord_bot import HFBot
 from bot.discord_ui.attachments import read_attachments
 from bot.discord_ui.external import answer_surface
-from bot.discord_ui.origins import thread_origin
+from bot.discord_ui.origins import ThreadOrigin
 from bot.discord_ui.places import bot_is_there, interaction_place
 from bot.discord_ui.surfaces import tell_privately
 from bot.discord_ui.threads import open_thread
@@ -35,7 +35,7 @@ NO_THREAD_AWAY = "I can only open threads in servers that invited me; the answer
 class Ask(commands.Cog):
     def __init__(self, bot: HFBot) -> None:
         self.bot = bot
-        self.origins = ThreadOrigins(bot.db)
+        self.origin = ThreadOrigin(ThreadOrigins(bot.db))
 
     @app_commands.command(name="ask")
     @app_commands.allowed_installs(guilds=True, users=True)
@@ -61,7 +61,7 @@ class Ask(commands.Cog):
         async def gather() -> Extras:  # after the interaction is acknowledged: a download may take longer than 3 s
             extras = Extras()
             if there and isinstance(channel, discord.Thread):  # what the thread was opened on
-                extras.quotes.extend(await thread_origin(channel, me, self.origins))
+                extras.quotes.extend(await self.origin.quotes(channel, me))
             if file is not None:
                 await read_attachments([file], extras)
             return extras

@@ -16,7 +16,7 @@ from bot.answers.request import AnswerRequest, Path, Surface
 from bot.db.place_settings import Resolved
 from bot.discord_bot import HFBot
 from bot.discord_ui.attachments import read_attachments, reply_chain
-from bot.discord_ui.origins import in_forum, post_text, thread_origin
+from bot.discord_ui.origins import ThreadOrigin, in_forum, post_text
 from bot.discord_ui.places import place_of
 from bot.discord_ui.surfaces import MessageSurface
 from bot.discord_ui.threads import ThreadSurface, open_thread
@@ -29,7 +29,7 @@ NO_TEXT = "Please look at what I attached."  # a message that is only a file or 
 class Conversation(commands.Cog):
     def __init__(self, bot: HFBot) -> None:
         self.bot = bot
-        self.origins = ThreadOrigins(bot.db)
+        self.origin = ThreadOrigin(ThreadOrigins(bot.db))
 
     def _addressed_text(self, message: discord.Message) -> str:
         """The message without the bot's mention (both <@id> and <@!id> forms)."""
@@ -87,7 +87,7 @@ class Conversation(commands.Cog):
         async def gather() -> Extras:  # after the typing indicator: downloads take a moment
             extras = Extras()
             if isinstance(message.channel, discord.Thread):
-                extras.quotes.extend(await thread_origin(message.channel, me, self.origins, message.id))
+                extras.quotes.extend(await self.origin.quotes(message.channel, me, message.id))
             if message.reference is not None:
                 extras.quotes.extend(await reply_chain(message, me))
             await read_attachments(list(message.attachments), extras)

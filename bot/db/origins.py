@@ -8,8 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import TurnRow
 from bot.domain import AnswerStatus
 
-RECENT_ANSWERS = 200  # an answer a thread is opened on is among its channel's newest ones
-
 
 async def answer_shown_in(session: AsyncSession, channel_id: int, message_id: int) -> tuple[TurnRow, TurnRow] | None:
     """(question, answer) when `message_id` shows one of the channel's recent answers, else None.

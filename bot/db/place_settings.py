@@ -29,8 +29,8 @@ class Resolved:
     persona_chat_from: str
     speak: bool
     speak_from: str
-    auto_thread: bool = False
-    auto_thread_from: str = "default"
+    auto_thread: bool
+    auto_thread_from: str
 
 
 def scope_id_for(place: Place, scope: Scope) -> int:

@@ -210,3 +210,15 @@ async def test_a_mention_in_a_forum_post_sees_the_post(simcord_env, simcord_bot,
     asked = last_question(thread.last_message)
     assert "ada: Best pizza oven?\n\nGas or wood, for a small garden?" in asked  # the starter message, quoted
     assert asked.endswith("what would you pick?")
+
+
+async def test_a_thread_opened_on_no_message_is_looked_up_once(simcord_env, simcord_bot, services: Services) -> None:
+    s = server(simcord_env)
+    simcord_env.backend.create_thread(s.channel.id, "chat", s.member.id)  # "Create Thread" with no message
+    await simcord_env.settle()
+    [thread] = s.channel.threads
+    for text in ("first", "second", "third"):
+        await s.member.send(thread, f"<@{simcord_bot.user.id}> {text}")
+        assert thread.last_message.author.id == simcord_bot.user.id
+    lookups = [r for r in simcord_env.http_requests if r.method == "GET" and r.path.endswith(f"/messages/{thread.id}")]
+    assert len(lookups) == 1  # that it has no starter message is remembered
