@@ -56,6 +56,8 @@ async def test_ask_opens_a_thread_that_inherits_the_channel_and_talks_without_me
     async with services.db.sessions() as session:
         in_channel = await history.recent_turns(session, s.channel.id, 10)
     assert [t.content for t in in_channel if t.role == "user"] == ["plan a trip to the coast"]
+    asked = await s.member.slash(thread, "ask", prompt="and the weather?")  # /ask in the thread knows it too
+    assert f"bob: plan a trip to the coast\nyou (the assistant): {ANSWER}" in last_question(asked.response)
 
     # A persona set in the thread wins over the channel's; the channel keeps its own.
     await s.admin.slash(thread, "persona set", name="storyteller")
@@ -151,6 +153,19 @@ async def test_auto_thread_opens_a_thread_on_a_mention_and_the_conversation_keep
     assert len(s.channel.threads) == 1 and s.channel.last_message.author.id == me.id
 
 
+async def test_auto_thread_without_the_thread_permission_answers_in_the_channel(
+    simcord_env, simcord_bot, services: Services
+) -> None:
+    s = server(simcord_env)
+    closed = s.guild.create_text_channel(
+        "no-threads", overwrites={simcord_bot.user: discord.PermissionOverwrite(create_public_threads=False)}
+    )
+    await s.admin.slash(closed, "persona threads", mode="on")
+    await s.member.send(closed, f"<@{simcord_bot.user.id}> hello?")
+    assert closed.threads == []
+    assert closed.last_message.author.id == simcord_bot.user.id and closed.last_message.content == ANSWER
+
+
 async def test_auto_thread_for_the_whole_server_and_who_may_switch_it(
     simcord_env, simcord_bot, services: Services
 ) -> None:
@@ -162,6 +177,9 @@ async def test_auto_thread_for_the_whole_server_and_who_may_switch_it(
     assert denied.ephemeral and "Manage Channels" in denied.response.content
     not_admin = await mod.slash(s.channel, "persona threads", mode="on", scope="guild")
     assert not_admin.ephemeral and "Only server admins" in not_admin.response.content
+    await s.member.slash(s.channel, "ask", prompt="a thread", thread=True)
+    in_thread = await s.admin.slash(s.channel.threads[0], "persona threads", mode="on")
+    assert in_thread.ephemeral and "use this in its channel" in in_thread.response.content
     place = Place(s.guild.id, s.channel.id)
     assert not (await services.places.resolved(place)).auto_thread  # neither refusal changed anything
 
