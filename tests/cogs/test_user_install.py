@@ -9,18 +9,18 @@ pipeline on a migrated SQLite file.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import discord
 import pytest
 from discord.http import Route
 
 from bot.app import Services
 from bot.db import history
 from bot.discord_bot import HFBot
-from bot.discord_ui.external import CUT_NOTICE, MAX_FOLLOWUPS
+from bot.discord_ui.external import CUT_NOTICE, MAX_FOLLOWUPS, NO_VOICE
 from cogs.ask import NO_THREAD_AWAY
 from cogs.context_menu import SUMMARIZE
 from tests.standins.discord_interactions import InteractionOnlyDiscord, interaction
@@ -123,6 +123,18 @@ async def test_no_thread_is_opened_where_the_bot_was_not_invited(away: tuple[HFB
     assert standin.outside == []  # no thread creation was even tried
 
 
+async def test_speech_is_declined_privately_where_the_bot_is_not_a_member(
+    away: tuple[HFBot, InteractionOnlyDiscord],
+) -> None:
+    bot, standin = away
+    bot._connection.parse_interaction_create(interaction(2, "speak", ASKER, ask("speak", "say it", speak=True)))
+    await until(lambda: finished(standin, "speak") and len(standin.shown("speak")) == 2, bot)
+    answer, told = standin.shown("speak")
+    assert answer.content == ANSWER
+    assert told.content.startswith(NO_VOICE) and told.flags & EPHEMERAL
+    assert standin.outside == []  # no voice connection was tried
+
+
 async def test_ask_in_someone_elses_group_dm(away: tuple[HFBot, InteractionOnlyDiscord], services: Services) -> None:
     bot, standin = away
     bot._connection.parse_interaction_create(interaction(2, "group", ASKER, ask("group", "hi all"), guild_id=None))
@@ -183,7 +195,7 @@ async def test_summarize_in_a_server_without_the_bot_uses_only_what_the_interact
     }
     bot._connection.parse_interaction_create(interaction(5, "form", ASKER, submitted))
     await until(lambda: finished(standin, "form"), bot)
-    asked = discord.utils._from_json(standin.shown("form")[0].content)[-1]["content"]
+    asked = json.loads(standin.shown("form")[0].content)[-1]["content"]
     assert "carol: I can bake one.\ncarol: Great, chocolate please!" in asked
     assert "Who brings the cake?" not in asked  # not fetched: the bot may not read this channel
     assert asked.endswith(SUMMARIZE)
