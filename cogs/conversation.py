@@ -7,6 +7,7 @@ text of messages that mention the bot and of DMs, so those keep working.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import discord
@@ -22,6 +23,8 @@ from bot.discord_ui.surfaces import MessageSurface
 from bot.discord_ui.threads import ThreadSurface, open_thread
 from bot.domain import Extras, Place
 from bot.services.origins import ThreadOrigins
+
+log = logging.getLogger(__name__)
 
 NO_TEXT = "Please look at what I attached."  # a message that is only a file or an image
 
@@ -67,6 +70,34 @@ class Conversation(commands.Cog):
             return "mention", resolved
         return ("chat" if resolved.persona_chat else None), resolved
 
+    async def _where(
+        self, message: discord.Message, text: str, resolved: Resolved | None, me: discord.abc.Snowflake
+    ) -> tuple[Place, Surface]:
+        """Where the answer goes: a reply here, or (auto_thread) a thread opened on the question."""
+        place = place_of(message.channel, message.guild)
+        channel = message.channel
+        if resolved is None or not resolved.auto_thread or not isinstance(channel, discord.TextChannel):
+            return place, MessageSurface(message, self.bot.voice, me)
+        thread = await open_thread(message, text)
+        if thread is None:  # no Create Public Threads: the answer stays in the channel
+            return place, MessageSurface(message, self.bot.voice, me)
+        place = Place(place.guild_id, thread.id, parent_id=channel.id)
+        try:  # the conversation goes on there without mentions
+            await self.bot.places.set_flag(place, "channel", "persona_chat", True, message.author.id)
+        except Exception:  # the question is still answered in its thread; later ones need a mention
+            log.exception("Could not turn chat on in the new thread %s", thread.id)
+        return place, ThreadSurface(message, thread, self.bot.voice, me)
+
+    async def _extras(self, message: discord.Message, me: discord.abc.Snowflake) -> Extras:
+        """What the message brings: what its thread was opened on, its reply chain, its attachments."""
+        extras = Extras()
+        if isinstance(message.channel, discord.Thread):
+            extras.quotes.extend(await self.origin.quotes(message.channel, me, message.id))
+        if message.reference is not None:
+            extras.quotes.extend(await reply_chain(message, me))
+        await read_attachments(list(message.attachments), extras)
+        return extras
+
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
         path, resolved = await self._path(message)
@@ -75,24 +106,7 @@ class Conversation(commands.Cog):
             return
         me = self.bot.user
         assert me is not None
-        place = place_of(message.channel, message.guild)
-        surface: Surface = MessageSurface(message, self.bot.voice, me)
-        if resolved is not None and resolved.auto_thread and isinstance(message.channel, discord.TextChannel):
-            thread = await open_thread(message, text)
-            if thread is not None:  # else (no Create Public Threads) the answer stays in the channel
-                place = Place(place.guild_id, thread.id, parent_id=message.channel.id)
-                await self.bot.places.set_flag(place, "channel", "persona_chat", True, message.author.id)
-                surface = ThreadSurface(message, thread, self.bot.voice, me)
-
-        async def gather() -> Extras:  # after the typing indicator: downloads take a moment
-            extras = Extras()
-            if isinstance(message.channel, discord.Thread):
-                extras.quotes.extend(await self.origin.quotes(message.channel, me, message.id))
-            if message.reference is not None:
-                extras.quotes.extend(await reply_chain(message, me))
-            await read_attachments(list(message.attachments), extras)
-            return extras
-
+        place, surface = await self._where(message, text, resolved, me)
         request = AnswerRequest(
             place=place,
             asker_id=message.author.id,
@@ -100,7 +114,7 @@ class Conversation(commands.Cog):
             text=text or NO_TEXT,
             path=path,
             names={m.id: m.display_name for m in message.mentions},
-            gather=gather,
+            gather=lambda: self._extras(message, me),  # after the typing indicator: downloads take a moment
         )
         await self.bot.answers.answer(request, surface)
 
