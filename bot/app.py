@@ -24,6 +24,7 @@ from bot.ops.server import Check, OpsServer
 from bot.services.conversation import ConversationService, Retention
 from bot.services.cooldowns import Cooldowns, SharedCooldowns
 from bot.services.leases import ProcessLease
+from bot.services.origins import ThreadOrigins
 from bot.services.personas import PersonaService
 from bot.services.readiness import store_checks
 from bot.services.settings import PlaceSettingsService
@@ -46,6 +47,7 @@ class Services:
     usage: UsageService
     voice: VoiceManager | None
     lease: ProcessLease
+    origins: ThreadOrigins
     readiness: dict[str, Check] = field(default_factory=dict)  # what `/readyz` asks; the bot adds its gateway
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
@@ -130,6 +132,7 @@ class Services:
             usage=usage,
             voice=voice,
             lease=lease,
+            origins=ThreadOrigins(db),
             readiness=store_checks(db, registry),
             _stack=stack,
         )

@@ -18,7 +18,7 @@ from discord.ext import commands
 from bot.app import Services
 from bot.discord_ui.ratelimit_trace import rate_limit_trace
 from bot.discord_ui.recovery import recover_interrupted
-from bot.discord_ui.surfaces import DiscordSurfaces
+from bot.discord_ui.surface_factory import DiscordSurfaces
 from bot.generation.builder import api_endpoints
 from bot.generation.endpoints import unreachable
 from bot.ops import metrics
@@ -74,6 +74,9 @@ class HFBot(commands.AutoShardedBot):
             intents=intents or make_intents(),
             allowed_mentions=discord.AllowedMentions.none(),  # model output can never ping anyone
             help_command=None,
+            # Commands are for servers that invite the bot unless they declare user installs too (`/ask` and the
+            # message menus do): admin settings and voice need the bot in the server.
+            allowed_installs=discord.app_commands.AppInstallationType(guild=True, user=False),
             http_trace=rate_limit_trace(services.pacers),
             proxy=services.settings.discord_proxy,
             **shards(services.settings),

@@ -10,7 +10,8 @@ from bot.discord_bot import HFBot
 from bot.discord_ui.flags import ON_OFF, switch_channel_flag
 from bot.discord_ui.permissions import require_channel_manager, require_server_admin
 from bot.discord_ui.places import place_of
-from bot.domain import Persona, Scope, VoiceSettings
+from bot.domain import Persona, Place, Scope, VoiceSettings
+from bot.errors import InvalidInputError, PermissionDeniedError
 from bot.services.personas import PersonaService
 
 SCOPES = [
@@ -181,12 +182,63 @@ class PersonaCog(commands.GroupCog, group_name="persona", group_description="The
         await interaction.response.send_message(f"Deleted persona **{name}**.", ephemeral=True)
 
     @app_commands.command(name="chat")
-    @app_commands.describe(mode="on: answer every message in this channel; off: only mentions and /ask")
+    @app_commands.describe(
+        mode="on: answer every message in this channel; off: only mentions and /ask",
+        forum="A forum instead of this channel: every new post (and message in its posts) is answered",
+    )
     @app_commands.choices(mode=ON_OFF)
-    async def chat(self, interaction: discord.Interaction, mode: app_commands.Choice[str]) -> None:
-        """Turn persona conversation in this channel on or off (Manage Channels)."""
+    async def chat(
+        self,
+        interaction: discord.Interaction,
+        mode: app_commands.Choice[str],
+        forum: app_commands.AppCommandChannel | None = None,
+    ) -> None:
+        """Turn persona conversation in this channel (or a forum) on or off (Manage Channels)."""
+        if forum is not None:
+            await self._switch_forum(interaction, forum, mode.value == "on")
+            return
         on = await switch_channel_flag(self.bot.services.places, interaction, "persona_chat", mode)
         text = "I'll answer every message in this channel." if on else "I'll only answer mentions and /ask here."
+        await interaction.response.send_message(text)
+
+    async def _switch_forum(
+        self, interaction: discord.Interaction, forum: app_commands.AppCommandChannel, on: bool
+    ) -> None:
+        if forum.type not in (discord.ChannelType.forum, discord.ChannelType.media):
+            raise InvalidInputError("Pick a forum channel (or leave `forum` out for this channel).")
+        if not forum.permissions.manage_channels:  # the asker's permissions there, as Discord resolved them
+            raise PermissionDeniedError(f"You need the Manage Channels permission in {forum.mention} to do that.")
+        place = Place(interaction.guild_id, forum.id)
+        await self.bot.services.places.set_flag(place, "channel", "persona_chat", on, interaction.user.id)
+        text = f"I'll answer every post in {forum.mention}." if on else f"I'll only answer mentions in {forum.mention}."
+        await interaction.response.send_message(text)
+
+    @app_commands.command(name="threads")
+    @app_commands.describe(
+        mode="on: a question to the bot here opens a thread, where the conversation goes on without mentions",
+        scope="This channel (Manage Channels) or the whole server (admins); default this channel",
+    )
+    @app_commands.choices(mode=ON_OFF, scope=SCOPES)
+    async def threads(
+        self,
+        interaction: discord.Interaction,
+        mode: app_commands.Choice[str],
+        scope: app_commands.Choice[str] | None = None,
+    ) -> None:
+        """Open a thread on every question asked to the bot here (auto_thread)."""
+        chosen = self._authorize_scope(interaction, scope)
+        assert interaction.channel is not None
+        if chosen == "channel" and isinstance(interaction.channel, discord.Thread):
+            raise InvalidInputError("A thread can't open threads of its own: use this in its channel.")
+        on = mode.value == "on"
+        place = place_of(interaction.channel, interaction.guild)
+        await self.bot.services.places.set_flag(place, chosen, "auto_thread", on, interaction.user.id)
+        where = "in this server" if chosen == "guild" else "in this channel"
+        text = (
+            f"A mention {where} now opens a thread on the question; the conversation goes on there."
+            if on
+            else f"I'll answer mentions {where} in place, without opening threads."
+        )
         await interaction.response.send_message(text)
 
     @set_persona.autocomplete("name")

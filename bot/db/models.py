@@ -107,6 +107,7 @@ class PlaceSettingRow(Base):
     persona_id: Mapped[int | None] = mapped_column(ForeignKey("personas.id", ondelete="SET NULL"))
     persona_chat: Mapped[bool | None] = mapped_column(Boolean)
     speak: Mapped[bool | None] = mapped_column(Boolean)
+    auto_thread: Mapped[bool | None] = mapped_column(Boolean)  # a mention here opens a thread on the question
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 

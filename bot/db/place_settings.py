@@ -14,7 +14,7 @@ from bot.db.models import PersonaRow, PlaceSettingRow
 from bot.db.personas import to_persona
 from bot.domain import Persona, Place, Scope
 
-FIELDS = ("model", "persona_id", "persona_chat", "speak")
+FIELDS = ("model", "persona_id", "persona_chat", "speak", "auto_thread")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,8 @@ class Resolved:
     persona_chat_from: str
     speak: bool
     speak_from: str
+    auto_thread: bool
+    auto_thread_from: str
 
 
 def scope_id_for(place: Place, scope: Scope) -> int:
@@ -102,6 +104,8 @@ async def resolve(session: AsyncSession, place: Place) -> Resolved:
         persona_chat_from=found["persona_chat"][1],
         speak=bool(found["speak"][0]),
         speak_from=found["speak"][1],
+        auto_thread=bool(found["auto_thread"][0]),
+        auto_thread_from=found["auto_thread"][1],
     )
 
 

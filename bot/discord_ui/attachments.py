@@ -12,6 +12,7 @@ import base64
 import io
 import logging
 import mimetypes
+import re
 
 import discord
 
@@ -134,20 +135,33 @@ async def read_attachments(attachments: list[discord.Attachment], extras: Extras
         extras.problems.append(f"I read only the first {MAX_ATTACHMENTS} attachments.")
 
 
-async def reply_chain(message: discord.Message, me: discord.abc.Snowflake) -> list[Quote]:
-    """The messages this one replies to, up its reply chain, oldest first."""
+def quote_of(message: discord.Message, me: discord.abc.Snowflake, addressed: bool = False) -> Quote:
+    """A message as its quote: who wrote it (the bot is "you") and its text, cut to its share; `addressed` leaves
+    out the bot's mention (a question to the bot, quoted as the question it stored)."""
+    author = "you (the assistant)" if message.author.id == me.id else message.author.display_name
+    content = re.sub(rf"<@!?{me.id}>", "", message.content).strip() if addressed else message.content
+    return Quote(author, content[:QUOTE_CHARS] + ("…" if len(content) > QUOTE_CHARS else ""))
+
+
+async def reply_chain(message: discord.Message, me: discord.abc.Snowflake, fetch: bool = True) -> list[Quote]:
+    """The messages this one replies to, up its reply chain, oldest first.
+
+    Discord sends the replied-to message with a message; older links are fetched unless `fetch` is off (where the
+    bot may not read the channel: a user install in a server that did not invite it).
+    """
     quotes: list[Quote] = []
     current = message
     while len(quotes) < REPLY_CHAIN_LIMIT and current.reference is not None and current.reference.message_id:
         parent = current.reference.resolved
         if not isinstance(parent, discord.Message):
+            if not fetch:
+                break
             try:
                 parent = await current.channel.fetch_message(current.reference.message_id)
             except discord.HTTPException:
                 break  # deleted, or not visible to the bot: the chain stops here
-        author = "you (the assistant)" if parent.author.id == me.id else parent.author.display_name
-        text = parent.content[:QUOTE_CHARS] + ("…" if len(parent.content) > QUOTE_CHARS else "")
-        if text.strip():
-            quotes.append(Quote(author, text))
+        quote = quote_of(parent, me)
+        if quote.text.strip():
+            quotes.append(quote)
         current = parent
     return list(reversed(quotes))

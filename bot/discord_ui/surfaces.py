@@ -205,16 +205,3 @@ class ButtonSurface(_DiscordSurface):
 
     async def finished(self, outcome: Outcome) -> None:
         await self._sink.delete_leftovers()
-
-
-class DiscordSurfaces:
-    """Builds the surface for each Discord question, with what every surface needs (voice, the admin allowlist)."""
-
-    def __init__(self, voice: VoiceManager | None, admin_ids: list[int]) -> None:
-        self.voice, self.admin_ids = voice, admin_ids
-
-    def interaction(self, interaction: discord.Interaction) -> InteractionSurface:
-        return InteractionSurface(interaction, self.voice, self.admin_ids)
-
-    def message(self, message: discord.Message, me: discord.abc.Snowflake) -> MessageSurface:
-        return MessageSurface(message, self.voice, self.admin_ids, me)

@@ -1,4 +1,4 @@
-"""Place settings the bot's commands change: the model, persona conversation, speaking replies."""
+"""Place settings the bot's commands change: the model, persona conversation, speaking replies, auto-threads."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ class PlaceSettingsService:
             return await audit.recent(session, guild_id, limit)
 
     async def set_flag(self, place: Place, scope: Scope, flag: str, value: bool | None, actor_id: int | None) -> None:
-        if flag not in ("persona_chat", "speak"):
+        if flag not in ("persona_chat", "speak", "auto_thread"):
             raise BotError(f"Unknown setting `{flag}`.")
         check_scope(place, scope)
         async with self.db.writes.begin() as session:

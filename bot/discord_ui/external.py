@@ -1,0 +1,107 @@
+"""Answering where only the interaction reaches: a user install in a server that did not invite the bot, or in
+someone else's DM or group chat.
+
+Discord lets such an app answer through its interaction alone: the deferred response and at most five follow-ups,
+no channel reads, no threads, no voice; and where the server does not let members use external apps, only the asker
+sees the answer. The surface says so up front (a private defer, private follow-ups) instead of letting Discord
+decide; the sink keeps an answer within the follow-ups, leaving one for a private remark, and marks a cut answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+
+from bot.answers.surface import Surface
+from bot.discord_ui.places import answers_privately, bot_is_there
+from bot.discord_ui.sinks import NO_PINGS, InteractionSink
+from bot.discord_ui.surfaces import QUEUED_NOTICE, InteractionSurface
+from bot.errors import BotError
+from bot.streaming.pacing import Lane, PacerRegistry
+from bot.streaming.renderer import WRITING_MARKER, MessageSink
+from bot.voice.manager import VoiceManager
+from bot.voice.player import GuildPlayer
+
+MAX_FOLLOWUPS = 5  # Discord's limit for an app the server did not install
+ANSWER_FOLLOWUPS = MAX_FOLLOWUPS - 1  # one is kept for a private remark after the answer
+CUT_NOTICE = "\n-# ✂️ Discord allows only a few messages per answer here, so the rest was left out."
+NO_VOICE = "Spoken answers need the bot in the server; this answer is text only."
+
+
+class _Unsent:
+    """A message the follow-up limit did not allow: the renderer may edit it, nothing is sent."""
+
+    async def edit(self, **_kwargs: Any) -> None:
+        return None
+
+
+class CappedInteractionSink(InteractionSink):
+    """The deferred response, then at most `limit` follow-ups (private ones when the answer is private)."""
+
+    def __init__(self, interaction: discord.Interaction, use_original: bool, private: bool, limit: int) -> None:
+        super().__init__(interaction, use_original)
+        self._private, self._limit = private, limit
+        self._followups = 0
+        self._last: Any = None  # the last message really sent: it carries the cut notice
+        self._shown: tuple[str, Any | None] = ("", None)  # what it shows
+        self.cut = False
+
+    async def create(self, content: str, view: Any | None) -> Any:
+        if not self._used_original:
+            self._last, self._shown = await super().create(content, view), (content, view)
+            return self._last
+        if self._followups >= self._limit:
+            if not self.cut:
+                self.cut = True
+                await self.edit(self._last, self._shown[0], self._shown[1])
+            return _Unsent()
+        kwargs: dict[str, Any] = {"content": content, "allowed_mentions": NO_PINGS, "ephemeral": self._private}
+        if view is not None:
+            kwargs["view"] = view
+        try:
+            self._last = await self._interaction.followup.send(wait=True, **kwargs)
+        except discord.HTTPException as exc:
+            self._reraise(exc)
+        self._followups += 1
+        self._shown = (content, view)
+        return self._last
+
+    async def edit(self, handle: Any, content: str, view: Any | None) -> None:
+        if isinstance(handle, _Unsent):
+            return
+        if handle is self._last:
+            self._shown = (content, view)
+            if self.cut:
+                content = content.removesuffix(WRITING_MARKER) + CUT_NOTICE
+        await super().edit(handle, content, view)
+
+
+class ExternalSurface(InteractionSurface):
+    """A slash command or a modal where the bot is not a member: the interaction is all there is."""
+
+    def __init__(self, interaction: discord.Interaction, admin_ids: list[int]) -> None:
+        super().__init__(interaction, None, admin_ids)
+        self._private = answers_privately(interaction)
+
+    def lane(self, pacers: PacerRegistry, channel_id: int) -> Lane:
+        return pacers.for_interaction(self._interaction.token, self._interaction.channel_id or channel_id)
+
+    async def acknowledge(self, queued: bool) -> None:
+        self._queued = queued
+        await self._interaction.response.defer(ephemeral=queued or self._private, thinking=True)
+        if queued:
+            await self._interaction.edit_original_response(content=QUEUED_NOTICE)
+
+    def _new_sink(self) -> MessageSink:
+        return CappedInteractionSink(self._interaction, not self._queued, self._private, ANSWER_FOLLOWUPS)
+
+    async def player(self) -> GuildPlayer:
+        raise BotError(NO_VOICE)
+
+
+def answer_surface(interaction: discord.Interaction, voice: VoiceManager | None, admin_ids: list[int]) -> Surface:
+    """The interaction's response where the bot is a member; the interaction alone where it is not."""
+    if bot_is_there(interaction):
+        return InteractionSurface(interaction, voice, admin_ids)
+    return ExternalSurface(interaction, admin_ids)

@@ -1,0 +1,26 @@
+"""auto_thread: a mention in a channel opens a thread on the question
+
+Revision ID: 0009
+Revises: 0005
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0009"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("place_settings", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("auto_thread", sa.Boolean(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("place_settings", schema=None) as batch_op:
+        batch_op.drop_column("auto_thread")
