@@ -100,3 +100,38 @@ async def test_async_generate_response_uses_persona_and_speaks(installed: facade
     params = backend.calls[-1][1]
     assert (params.temperature, params.top_p, params.top_k, params.max_tokens) == (0.4, 0.8, 12, 77)
     assert spoken == [(text, "pirate")]
+
+
+async def test_the_seed_routes_through_its_documented_methods_with_its_defaults(chat_server: ChatServer) -> None:
+    generator = make_generator(api_models=["ok"], hf_base_url=chat_server.url, hf_token="hf_x", max_new_tokens=300)
+    whole = await asyncio.to_thread(generator._generate_api_response, QUESTION, "ok", 40, 0.0, False)
+    assert whole == REPLY and chat_server.requests[-1]["max_tokens"] == 40
+    streamed = await asyncio.to_thread(lambda: "".join(generator.generate_response(QUESTION, model="ok")))
+    assert streamed == REPLY
+    assert chat_server.requests[-1]["max_tokens"] == 300  # the seed's 4096, capped by MAX_NEW_TOKENS
+    assert facade.SEED_MAX_TOKENS == 4096
+    generator.close()
+
+
+async def test_a_seed_caller_never_sees_a_think_block_or_an_echoed_role() -> None:
+    from tests.standins.scripted import ScriptedBackend
+
+    generator = make_generator()
+    generator.registry.register(ScriptedBackend(name="thinker", text="<think>Let me see. </think>assistant: Paris."))
+    answer = await asyncio.to_thread(generator.generate_response, QUESTION, "thinker", 50, 0.0, False)
+    assert answer == "Paris."
+    generator.close()
+
+
+async def test_inside_the_bot_the_seed_api_is_a_view_over_the_running_registry(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.app import Services
+    from tests.standins.scripted import ScriptedBackend
+
+    settings = Settings(_env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")  # type: ignore[call-arg]
+    async with await Services.open(settings) as services:
+        services.registry.register(ScriptedBackend(name="shared"))
+        seed_generator = facade.default_generator()
+        assert seed_generator.registry is services.registry  # no second registry, so no second copy of a model
+        text = await seed.async_generate_response("Be brief.", QUESTION, model="shared")
+        assert text == "Hello there, friend."
+    assert facade._generator is None  # closing the bot uninstalls it
