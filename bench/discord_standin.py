@@ -119,7 +119,7 @@ class DiscordStandin:
         commands = await request.json()
         return _json(
             [
-                {**c, "id": str(100 + i), "application_id": str(APPLICATION_ID), "version": "1"}
+                {"description": "", **c, "id": str(100 + i), "application_id": str(APPLICATION_ID), "version": "1"}
                 for i, c in enumerate(commands)
             ]
         )
