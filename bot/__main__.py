@@ -50,7 +50,7 @@ async def run_chat(settings: Settings, args: argparse.Namespace) -> int:
     async with await Services.open(terminal, owner_key=TERMINAL_OWNER) as services:
         conversations = services.conversations
         for left in await services.lease.leftovers(take_over_others=False):  # a crash of an earlier terminal run
-            await conversations.mark_interrupted(left.id, None)
+            await conversations.mark_interrupted(left, None)
         if args.prompt is not None:
             if not args.continue_:
                 await conversations.clear_history(ONE_SHOT)

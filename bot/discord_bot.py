@@ -84,6 +84,7 @@ class HFBot(commands.AutoShardedBot):
         self.services = services
         self.settings: Settings = services.settings
         self.surfaces = DiscordSurfaces(services.voice, services.settings.admin_user_ids)
+        services.readiness["gateway"] = self._gateway_ready
         self.started_at = time.monotonic()
         self._recovered = False
         self._warming: asyncio.Task[None] | None = None
@@ -119,12 +120,10 @@ class HFBot(commands.AutoShardedBot):
 
     def readiness_checks(self) -> dict[str, Check]:
         """What `/readyz` asks: connected to Discord, and the services' own checks (database, models)."""
-
-        async def gateway() -> str | None:
-            return None if self.is_ready() and not self.is_closed() else "not connected to Discord"
-
-        self.services.readiness["gateway"] = gateway
         return self.services.readiness
+
+    async def _gateway_ready(self) -> str | None:
+        return None if self.is_ready() and not self.is_closed() else "not connected to Discord"
 
     async def on_message(self, message: discord.Message) -> None:
         return None  # no prefix commands; the conversation cog listens for the messages it answers
@@ -156,12 +155,14 @@ class HFBot(commands.AutoShardedBot):
         is streaming are never touched. Rows from before owners were recorded fall back to their age.
         """
         services = self.services
-        left = await services.lease.leftovers()
-        unowned = [t for t in await services.conversations.in_flight() if t.owner is None]
-        if self.shared_database:
-            cutoff = datetime.now(UTC) - timedelta(seconds=LEFT_BEHIND_SECONDS)
-            unowned = [t for t in unowned if t.created_at < cutoff]
-        left = [t for t in [*left, *unowned] if t.id not in services.answers.running_turns]
+        taken = await services.lease.leftovers()
+        cutoff = datetime.now(UTC) - timedelta(seconds=LEFT_BEHIND_SECONDS) if self.shared_database else None
+        left = [
+            t
+            for t in await services.conversations.in_flight()
+            if (t.id in taken or (t.owner is None and (cutoff is None or t.created_at < cutoff)))
+            and t.id not in services.answers.running_turns
+        ]
         if left:
             await recover_interrupted(self, services.conversations, left)
 
@@ -201,7 +202,6 @@ async def run_discord_bot(settings: Settings) -> int:
             log.warning("Model server %s is unreachable (%s); its models will fail until it answers", url, why)
         for message_content in (True, False):
             bot = HFBot(services, make_intents(message_content))
-            bot.readiness_checks()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, lambda b=bot: asyncio.ensure_future(b.close()))  # type: ignore[misc]

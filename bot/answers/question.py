@@ -10,6 +10,7 @@ from typing import Literal
 from bot.domain import Asker, Extras, Overrides, Place
 
 Path = Literal["ask", "mention", "dm", "chat", "regenerate", "continue", "terminal", "voice"]
+RedoPath = Literal["regenerate", "continue"]
 Gather = Callable[[], Awaitable[Extras]]  # reads a question's reply chain and attachments, once acknowledged
 
 
@@ -33,7 +34,7 @@ class Question:
     gather: Gather | None = None
     received_at: float = field(default_factory=time.monotonic)  # when the question reached the bot
 
-    def again(self, path: Literal["regenerate", "continue"], answer_turn_id: int) -> Question:
+    def again(self, path: RedoPath, answer_turn_id: int) -> Question:
         """The same asker's request to redo the answer stored as `answer_turn_id`."""
         return Question(
             place=self.place,

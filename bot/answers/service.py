@@ -24,8 +24,8 @@ from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
 
 from bot.answers.limits import Cooldown, GuildGate, Ticket
-from bot.answers.question import Question
-from bot.answers.surface import RedoPath, Surface
+from bot.answers.question import Question, RedoPath
+from bot.answers.surface import Surface
 from bot.domain import AnswerStatus, Extras
 from bot.errors import BotError, BusyError
 from bot.logs import answer_context, answering

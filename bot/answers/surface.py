@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
-from bot.answers.question import Question
+from bot.answers.question import Question, RedoPath
 from bot.streaming.pacing import Lane, PacerRegistry
 from bot.streaming.renderer import MessageSink, Outcome
 from bot.voice.player import GuildPlayer
-
-RedoPath = Literal["regenerate", "continue"]
 
 
 class AnswerActions(Protocol):

@@ -14,9 +14,8 @@ import logging
 import uuid
 from datetime import UTC, datetime
 
-from bot.db import history, leases
+from bot.db import leases
 from bot.db.database import Database
-from bot.domain import Turn
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +46,9 @@ class ProcessLease:
         except Exception:  # its lease lapses by itself
             log.warning("Could not release this process's lease", exc_info=True)
 
-    async def leftovers(self, take_over_others: bool = True) -> list[Turn]:
-        """Answers left streaming by a gone process, now this process's to mark interrupted: its own previous
-        instance's, and (`take_over_others`) those of any process whose lease lapsed or who holds none."""
+    async def leftovers(self, take_over_others: bool = True) -> set[int]:
+        """The ids of answers left streaming by a gone process, now this process's to mark interrupted: its own
+        previous instance's, and (`take_over_others`) those of any process whose lease lapsed or who holds none."""
         now = datetime.now(UTC)
         lapsed = leases.lapse(now, self.lease_seconds) if take_over_others else None
         async with self.db.writes.begin() as session:
@@ -57,8 +56,7 @@ class ProcessLease:
             taken = await leases.take_over(session, self.instance, gone, orphans=take_over_others)
         if gone:
             log.info("Processes gone: %s; taking over %d answers they left", ", ".join(g[:8] for g in gone), len(taken))
-        async with self.db.sessions() as session:
-            return [t for t in await history.in_flight(session) if t.id in set(taken)]
+        return set(taken)
 
     async def _renew_forever(self) -> None:
         while True:
