@@ -23,7 +23,7 @@ from bot.discord_bot import HFBot
 from bot.discord_ui.external import CUT_NOTICE, MAX_FOLLOWUPS, NO_VOICE
 from cogs.ask import NO_THREAD_AWAY
 from cogs.context_menu import SUMMARIZE
-from tests.standins.discord_interactions import InteractionOnlyDiscord, interaction
+from tests.standins.discord_interactions import InteractionOnlyDiscord, interaction, message_payload
 from tests.standins.scripted import EchoBackend, ScriptedBackend
 
 ANSWER = "Hello there, friend."
@@ -147,22 +147,7 @@ async def test_ask_in_someone_elses_group_dm(away: tuple[HFBot, InteractionOnlyD
 def chosen_message(message_id: int, text: str, replying_to: dict[str, Any] | None = None) -> dict[str, Any]:
     """A message as Discord resolves it in a message menu's interaction: with what it directly replies to."""
     author = {"id": "31", "username": "carol", "discriminator": "0", "avatar": None, "global_name": None}
-    payload: dict[str, Any] = {
-        "id": str(message_id),
-        "channel_id": "888",
-        "author": author,
-        "content": text,
-        "timestamp": "2026-01-01T00:00:00+00:00",
-        "edited_timestamp": None,
-        "tts": False,
-        "mention_everyone": False,
-        "mentions": [],
-        "mention_roles": [],
-        "attachments": [],
-        "embeds": [],
-        "pinned": False,
-        "type": 19 if replying_to else 0,
-    }
+    payload = message_payload(message_id, text, author, type=19 if replying_to else 0)
     if replying_to is not None:
         payload["message_reference"] = {"message_id": replying_to["id"], "channel_id": "888", "guild_id": "777"}
         payload["referenced_message"] = replying_to

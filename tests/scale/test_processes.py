@@ -265,42 +265,45 @@ async def _streaming(db: Database) -> set[int]:
         return set((await conn.execute(text("SELECT id FROM turns WHERE status = 'streaming'"))).scalars())
 
 
+async def _killed_mid_answer(url: str, processes: list[asyncio.subprocess.Process]) -> set[int]:
+    """Shard 0 starts three slow answers and is killed while they stream; returns their ids."""
+    shard = await _shard(url, "0", "answer")
+    processes.append(shard)
+    left = set(await _line(shard, "streaming"))  # type: ignore[call-overload]
+    shard.kill()
+    await shard.wait()
+    return left
+
+
+async def _no_longer_streaming(db: Database, left: set[int], since: float, within: float, what: str) -> float:
+    """Seconds from `since` until none of `left` is marked streaming; fails past `within`."""
+    while left & await _streaming(db):
+        assert time.time() - since < within, f"{what} answers within {within} s"
+        await asyncio.sleep(0.1)
+    return time.time() - since
+
+
 async def test_a_killed_shard_restarted_mends_its_answers_at_once_and_a_gone_one_is_taken_over(
     postgres_server: PostgresServer,
 ) -> None:
     url = postgres_server.create_database("killed_shard")
-    await Database.open(url)  # migrated once before the processes start
-    db = await Database.open(url, migrate=False)
+    db = await Database.open(url)  # migrated once before the processes start
     watcher = await _shard(url, "1", "watch")
     processes = [watcher]
     try:
         await _line(watcher, "recovered_at")
         # Restarted: shard 0 is killed mid-answer and started again; its new process mends the three at once.
-        first = await _shard(url, "0", "answer")
-        processes.append(first)
-        left = set(await _line(first, "streaming"))  # type: ignore[call-overload]
-        first.kill()
-        await first.wait()
+        left = await _killed_mid_answer(url, processes)
         restarted_at = time.time()
         again = await _shard(url, "0", "recover")
         processes.append(again)
-        while left & await _streaming(db):
-            assert time.time() - restarted_at < 10, "a restarted shard must mend its own answers within 10 s"
-            await asyncio.sleep(0.1)
-        print(f"restarted shard mended its answers {time.time() - restarted_at:.1f} s after its restart")
+        mended_after = await _no_longer_streaming(db, left, restarted_at, 10, "a restarted shard mends its own")
+        print(f"restarted shard mended its answers {mended_after:.1f} s after its restart")
         await again.wait()
         # Never back: shard 0 is killed again and stays down; the live shard takes its answers over once the
         # 3 s lease has lapsed (within a minute of that).
-        gone = await _shard(url, "0", "answer")
-        processes.append(gone)
-        left = set(await _line(gone, "streaming"))  # type: ignore[call-overload]
-        gone.kill()
-        await gone.wait()
-        killed_at = time.time()
-        while left & await _streaming(db):
-            assert time.time() - killed_at < 3 + 60, "a gone shard's answers must be taken over"
-            await asyncio.sleep(0.2)
-        taken_after = time.time() - killed_at
+        left = await _killed_mid_answer(url, processes)
+        taken_after = await _no_longer_streaming(db, left, time.time(), 3 + 60, "a gone shard's are taken over")
         print(f"a gone shard's answers were taken over {taken_after:.1f} s after it was killed (lease 3 s)")
         assert taken_after >= 3 * 0.5  # not before its lease could have lapsed: it was not taken for dead early
     finally:

@@ -206,11 +206,12 @@ def interaction(
 _interaction_ids = itertools.count(900_000)
 
 
-def _message(written: Written, loading: bool) -> dict[str, Any]:
+def message_payload(message_id: int, content: str, author: dict[str, Any], **more: Any) -> dict[str, Any]:
+    """A message as Discord sends it in channel 888; `more` adds or replaces fields."""
     return {
-        "id": str(written.message_id),
+        "id": str(message_id),
         "channel_id": "888",
-        "content": written.content,
+        "content": content,
         "type": 0,
         "tts": False,
         "mention_everyone": False,
@@ -221,10 +222,15 @@ def _message(written: Written, loading: bool) -> dict[str, Any]:
         "pinned": False,
         "timestamp": "2026-01-01T00:00:00+00:00",
         "edited_timestamp": None,
-        "flags": written.flags | (128 if loading else 0),
-        "author": {"id": str(BOT_ID), "username": "bot", "discriminator": "0", "avatar": None},
-        "webhook_id": str(APPLICATION_ID),
+        "author": author,
+        **more,
     }
+
+
+def _message(written: Written, loading: bool) -> dict[str, Any]:
+    bot = {"id": str(BOT_ID), "username": "bot", "discriminator": "0", "avatar": None}
+    flags = written.flags | (128 if loading else 0)
+    return message_payload(written.message_id, written.content, bot, flags=flags, webhook_id=str(APPLICATION_ID))
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
