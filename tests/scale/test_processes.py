@@ -221,8 +221,10 @@ from bot.generation.registry import ModelRegistry
 from bot.settings import Settings
 from tests.standins.scripted import ScriptedBackend
 
-async def main(url, shard, mode):
-    settings = Settings(_env_file=None, database_url=url, shard_count=2, shard_ids=shard, process_lease_seconds=3)
+async def main(url, shard, mode, lease):
+    settings = Settings(
+        _env_file=None, database_url=url, shard_count=2, shard_ids=shard, process_lease_seconds=float(lease)
+    )
     registry = ModelRegistry("slow")
     registry.register(ScriptedBackend(name="slow", text="a b c d e f g h i j k l m n o p", delay=1.0))
     async with await Services.open(settings, registry) as services:
@@ -240,13 +242,22 @@ async def main(url, shard, mode):
         elif mode == "watch":
             await bot.watch_left_behind()
 
-asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
+asyncio.run(main(*sys.argv[1:5]))
 """
 
 
-async def _shard(url: str, shard: str, mode: str) -> asyncio.subprocess.Process:
+async def _shard(url: str, shard: str, mode: str, lease: float) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-c", SHARD_PROCESS, url, shard, mode, env=env_for(url), cwd=ROOT, stdout=subprocess.PIPE
+        sys.executable,
+        "-c",
+        SHARD_PROCESS,
+        url,
+        shard,
+        mode,
+        str(lease),
+        env=env_for(url),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
     )
 
 
@@ -265,9 +276,9 @@ async def _streaming(db: Database) -> set[int]:
         return set((await conn.execute(text("SELECT id FROM turns WHERE status = 'streaming'"))).scalars())
 
 
-async def _killed_mid_answer(url: str, processes: list[asyncio.subprocess.Process]) -> set[int]:
+async def _killed_mid_answer(url: str, processes: list[asyncio.subprocess.Process], lease: float) -> set[int]:
     """Shard 0 starts three slow answers and is killed while they stream; returns their ids."""
-    shard = await _shard(url, "0", "answer")
+    shard = await _shard(url, "0", "answer", lease)
     processes.append(shard)
     left = set(await _line(shard, "streaming"))  # type: ignore[call-overload]
     shard.kill()
@@ -288,21 +299,23 @@ async def test_a_killed_shard_restarted_mends_its_answers_at_once_and_a_gone_one
 ) -> None:
     url = postgres_server.create_database("killed_shard")
     db = await Database.open(url)  # migrated once before the processes start
-    watcher = await _shard(url, "1", "watch")
-    processes = [watcher]
+    processes: list[asyncio.subprocess.Process] = []
     try:
-        await _line(watcher, "recovered_at")
-        # Restarted: shard 0 is killed mid-answer and started again; its new process mends the three at once.
-        left = await _killed_mid_answer(url, processes)
+        # Restarted: shard 0 is killed mid-answer and started again; its new process mends the three at once. The
+        # lease is long here, so only knowing its own shards (not a lapsed lease) can mend them within 10 s.
+        left = await _killed_mid_answer(url, processes, lease=60)
         restarted_at = time.time()
-        again = await _shard(url, "0", "recover")
+        again = await _shard(url, "0", "recover", lease=60)
         processes.append(again)
         mended_after = await _no_longer_streaming(db, left, restarted_at, 10, "a restarted shard mends its own")
         print(f"restarted shard mended its answers {mended_after:.1f} s after its restart")
         await again.wait()
-        # Never back: shard 0 is killed again and stays down; the live shard takes its answers over once the
+        # Never back: shard 0 is killed again and stays down; the live shard 1 takes its answers over once the
         # 3 s lease has lapsed (within a minute of that).
-        left = await _killed_mid_answer(url, processes)
+        watcher = await _shard(url, "1", "watch", lease=3)
+        processes.append(watcher)
+        await _line(watcher, "recovered_at")
+        left = await _killed_mid_answer(url, processes, lease=3)
         taken_after = await _no_longer_streaming(db, left, time.time(), 3 + 60, "a gone shard's are taken over")
         print(f"a gone shard's answers were taken over {taken_after:.1f} s after it was killed (lease 3 s)")
         assert taken_after >= 3 * 0.5  # not before its lease could have lapsed: it was not taken for dead early
