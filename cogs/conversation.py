@@ -64,10 +64,11 @@ class Conversation(commands.Cog):
             return None, None  # a closed conversation: left alone
         if message.guild is None:
             return "dm", None
+        mention = self.bot.user in message.mentions or self._replies_to_me(message)
+        if mention and not isinstance(message.channel, discord.TextChannel):
+            return "mention", None  # no auto_thread outside a text channel: nothing to read before the typing
         resolved = await self.bot.services.places.resolved(place_of(message.channel, message.guild))
-        if self.bot.user in message.mentions or self._replies_to_me(message):
-            return "mention", resolved
-        return ("chat" if resolved.persona_chat else None), resolved
+        return ("mention" if mention else "chat" if resolved.persona_chat else None), resolved
 
     async def _where(
         self, message: discord.Message, text: str, resolved: Resolved | None, me: discord.abc.Snowflake
