@@ -21,6 +21,7 @@ from bot.services.cooldowns import Cooldowns
 from bot.streaming.pacing import PacerRegistry
 from bot.streaming.renderer import Outcome
 from tests.standins.scripted import ScriptedBackend
+from tests.streaming.fakes import check_length
 
 
 class GatedBackend(ScriptedBackend):
@@ -48,10 +49,12 @@ class RecordingSink:
         self.contents: list[str] = []
 
     async def create(self, content: str, view: Any | None) -> int:
+        check_length(content, view)
         self.contents.append(content)
         return len(self.contents) - 1
 
     async def edit(self, handle: Any, content: str, view: Any | None) -> None:
+        check_length(content, view)
         self.contents[handle] = content
 
 
