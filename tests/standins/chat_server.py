@@ -11,6 +11,8 @@ The requested `model` picks a scenario, so one server covers every behaviour the
   missing       answers 404
   think         streams a `<think>` block (cut mid-tag across chunks), then the words of REPLY
   reasoning     streams THOUGHT as `reasoning_content` deltas, then the words of REPLY
+  length        streams the words of REPLY, then ends with finish_reason "length" (the max_tokens cut)
+Every other stream ends with finish_reason "stop".
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ class ChatServer:
                 await response.write(_chunk(model, word))
                 if self.chunk_delay:
                     await asyncio.sleep(self.chunk_delay)
-            await response.write(_chunk(model, "", finish="stop"))
+            await response.write(_chunk(model, "", finish="length" if kind == "length" else "stop"))
             await response.write(b"data: [DONE]\n\n")
         except (ConnectionResetError, asyncio.CancelledError):
             self.disconnects += 1
