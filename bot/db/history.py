@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Float, Integer, column, delete, func, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import TurnRow, utcnow
@@ -29,6 +31,7 @@ def _turn(row: TurnRow) -> Turn:
         guild_id=row.guild_id,
         message_ids=row.message_ids,
         owner=row.owner,
+        tools_used=row.tools_used,
     )
 
 
@@ -134,3 +137,41 @@ async def prune_channel(session: AsyncSession, channel_id: int, max_turns: int, 
     stale = or_(TurnRow.created_at < utcnow() - max_age, TurnRow.id <= boundary)
     result = await session.execute(delete(TurnRow).where(TurnRow.channel_id == channel_id, stale))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+SEARCH_MIN_CHARS = 3  # shorter words ("a", "we", "is") match nearly every turn and say nothing
+SEARCH_MAX_WORDS = 8
+_WORD = re.compile(r"\w+")
+
+
+def search_words(query: str) -> list[str]:
+    """The words of a search, lower-cased and deduplicated: letters and digits only, so no search syntax of either
+    database's can be smuggled in."""
+    words = [w.lower() for w in _WORD.findall(query) if len(w) >= SEARCH_MIN_CHARS]
+    return list(dict.fromkeys(words))[:SEARCH_MAX_WORDS]
+
+
+async def search_turns(
+    session: AsyncSession, channel_id: int, query: str, limit: int, skip: Sequence[int] = ()
+) -> list[Turn]:
+    """Finished turns of one channel (or thread) matching any word of `query` (as a prefix), best match first;
+    `skip` leaves out turns the caller already has (the ones in the model's context)."""
+    words = search_words(query)
+    if not words:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        vector = func.to_tsvector(literal_column("'simple'"), TurnRow.content)
+        tsquery = func.to_tsquery(literal_column("'simple'"), " | ".join(f"{w}:*" for w in words))
+        matches, rank = vector.op("@@")(tsquery), func.ts_rank(vector, tsquery).desc()
+        query_ = select(*_TURN_COLUMNS).where(matches)
+    else:
+        fts = " OR ".join(f'"{w}"*' for w in words)
+        hits = text("SELECT rowid AS id, rank FROM turns_fts WHERE turns_fts MATCH :fts").bindparams(fts=fts)
+        found = hits.columns(column("id", Integer), column("rank", Float)).subquery("hits")
+        query_ = select(*_TURN_COLUMNS).join(found, found.c.id == TurnRow.id)
+        rank = found.c.rank.asc()
+    query_ = query_.where(TurnRow.channel_id == channel_id, TurnRow.status != AnswerStatus.STREAMING)
+    if skip:
+        query_ = query_.where(TurnRow.id.not_in(list(skip)))
+    rows = (await session.execute(query_.order_by(rank, TurnRow.id.desc()).limit(limit))).all()
+    return [Turn(*row) for row in rows]

@@ -51,12 +51,14 @@ def build_registry(settings: Settings, pool: LocalModelPool | None = None) -> Mo
     registry.register_kind(
         "local", BackendKind(lambda e: LocalBackend(e.name, pool), "runs on this machine", close=pool.close)
     )
-    vision = set(settings.vision_models)
+    vision, tooled = set(settings.vision_models), set(settings.tool_models)
     configs: dict[str, ApiConfig] = {}  # per API model: its own endpoint and token when its entry names them
     registry.register_kind(
         "api",
         BackendKind(
-            lambda e: HFApiBackend(e.name, configs.get(e.name, config), takes_images=e.name in vision),
+            lambda e: HFApiBackend(
+                e.name, configs.get(e.name, config), takes_images=e.name in vision, takes_tools=e.name in tooled
+            ),
             api_where(config),
         ),
     )
