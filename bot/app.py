@@ -32,6 +32,7 @@ from bot.services.tools import ToolService
 from bot.services.usage import UsageService
 from bot.settings import Settings
 from bot.streaming.pacing import PacerRegistry
+from bot.tools.mcp import McpManager
 from bot.tools.stage import ToolLimits
 from bot.voice.manager import VoiceManager
 
@@ -101,6 +102,10 @@ class Services:
             limits=ToolLimits(settings.tool_max_rounds, settings.tool_timeout_seconds, settings.tool_output_chars),
             time_zone=settings.time_zone,
         )
+        mcp = McpManager(settings.mcp_servers)
+        await mcp.start()  # a server that fails is logged and left out; /readyz names it
+        stack.push_async_callback(mcp.close)
+        tools.catalogue.add_source(mcp)
         retention = Retention(settings.history_max_turns, timedelta(days=settings.history_max_age_days))
         conversations = ConversationService(
             db,
@@ -143,7 +148,7 @@ class Services:
             lease=lease,
             origins=ThreadOrigins(db),
             tools=tools,
-            readiness=store_checks(db, registry),
+            readiness={**store_checks(db, registry), "mcp_servers": mcp.check},
             _stack=stack,
         )
         if serve_ops and settings.metrics_port is not None:
