@@ -75,8 +75,9 @@ class ToolService:
                 session,
                 guild_id=guild_id,
                 actor_id=actor_id,
-                action="tool_enable" if enabled else "tool_disable",
-                target=name,
+                action="tool.enable" if enabled else "tool.disable",
+                target=f"guild:{guild_id}",
+                detail=name,
             )
         return spec
 
