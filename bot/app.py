@@ -148,9 +148,11 @@ class Services:
             lease=lease,
             origins=ThreadOrigins(db),
             tools=tools,
-            readiness={**store_checks(db, registry), "mcp_servers": mcp.check},
+            readiness=store_checks(db, registry),
             _stack=stack,
         )
+        if settings.mcp_servers:
+            services.readiness["mcp_servers"] = mcp.check
         if serve_ops and settings.metrics_port is not None:
             ops = OpsServer(settings.metrics_host, settings.metrics_port, services.readiness)
             await ops.start()

@@ -165,7 +165,7 @@ async def search_turns(
         matches, rank = vector.op("@@")(tsquery), func.ts_rank(vector, tsquery).desc()
         query_ = select(*_TURN_COLUMNS).where(matches)
     else:
-        fts = " OR ".join(f'"{w}"*' for w in words)
+        fts = f"place:c{int(channel_id)} AND (" + " OR ".join(f'"{w}"*' for w in words) + ")"
         hits = text("SELECT rowid AS id, rank FROM turns_fts WHERE turns_fts MATCH :fts").bindparams(fts=fts)
         found = hits.columns(column("id", Integer), column("rank", Float)).subquery("hits")
         query_ = select(*_TURN_COLUMNS).join(found, found.c.id == TurnRow.id)

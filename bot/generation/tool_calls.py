@@ -57,3 +57,41 @@ def tagged_calls(text: str) -> tuple[ToolCall, ...]:
             name, encoded = "", raw
         calls.append(ToolCall(f"call_{next(_ids)}", name, encoded))
     return tuple(calls)
+
+
+OPEN_TAG = "<tool_call>"
+
+
+class TaggedCallFilter:
+    """A local model's text with its `<tool_call>` blocks held back: the reader never sees a call's raw arguments.
+
+    Text before the first tag streams through (a piece that could be the start of a tag waits for the next one);
+    from the tag on, everything is kept for `calls()`.
+    """
+
+    def __init__(self) -> None:
+        self._held = ""
+        self._calling = False
+
+    def feed(self, piece: str) -> str:
+        if self._calling:
+            self._held += piece
+            return ""
+        text = self._held + piece
+        at = text.find(OPEN_TAG)
+        if at >= 0:
+            self._calling, self._held = True, text[at:]
+            return text[:at]
+        keep = next((n for n in range(len(OPEN_TAG) - 1, 0, -1) if text.endswith(OPEN_TAG[:n])), 0)
+        self._held = text[len(text) - keep :] if keep else ""
+        return text[: len(text) - keep]
+
+    def flush(self) -> str:
+        """Text still held that turned out not to be a tag."""
+        if self._calling:
+            return ""
+        held, self._held = self._held, ""
+        return held
+
+    def calls(self) -> tuple[ToolCall, ...]:
+        return tagged_calls(self._held) if self._calling else ()

@@ -6,6 +6,7 @@ turned them off; in a DM every tool is on. The search tool reads only the channe
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,6 +19,9 @@ from bot.tools.builtins import Calculate, CurrentTime, SearchHistory
 from bot.tools.catalogue import ToolCatalogue
 from bot.tools.stage import ToolLimits, ToolRun
 from bot.tools.types import ToolPlace, ToolSpec
+
+# Other processes sharing the database see a switch within this long; this one at once.
+SWITCHES_TTL_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,7 @@ class ToolService:
     ) -> None:
         self.db, self.limits, self.time_zone = db, limits or ToolLimits(), time_zone
         self.catalogue = catalogue or ToolCatalogue(builtin_tools(self))
+        self._switches: dict[int, tuple[float, dict[str, bool]]] = {}  # guild → (read at, switches)
 
     async def search(self, channel_id: int, query: str, limit: int, skip: Sequence[int] = ()) -> list[Turn]:
         async with self.db.sessions() as session:
@@ -54,10 +59,16 @@ class ToolService:
         return ToolRun(tools, where, self.limits)
 
     async def states(self, guild_id: int | None) -> dict[str, bool]:
+        """The server's switches, read at most every `SWITCHES_TTL_SECONDS` (every answer asks)."""
         if guild_id is None:
             return {}
+        cached = self._switches.get(guild_id)
+        if cached is not None and time.monotonic() - cached[0] < SWITCHES_TTL_SECONDS:
+            return cached[1]
         async with self.db.sessions() as session:
-            return await tool_switches.switches(session, guild_id)
+            found = await tool_switches.switches(session, guild_id)
+        self._switches[guild_id] = (time.monotonic(), found)
+        return found
 
     async def listing(self, guild_id: int) -> list[ToolState]:
         states = await self.states(guild_id)
@@ -71,6 +82,7 @@ class ToolService:
             raise NotFoundError(f"There is no tool called `{name}`. Tools: {known}.")
         async with self.db.writes.begin() as session:
             await tool_switches.set_switch(session, guild_id, name, enabled, actor_id)
+            self._switches.pop(guild_id, None)
             await audit.record(
                 session,
                 guild_id=guild_id,

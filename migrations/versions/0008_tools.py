@@ -4,7 +4,7 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-02
 
-SQLite gets an FTS5 index over `turns.content` (an external-content table kept current by triggers); PostgreSQL a
+SQLite gets an FTS5 index over `turns.content` (a contentless table kept current by triggers); PostgreSQL a
 GIN index over `to_tsvector('simple', content)`. Both index the rows already stored. A later migration that makes
 SQLite rebuild `turns` (batch mode's copy-and-move) must create the triggers again.
 """
@@ -19,16 +19,21 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Contentless FTS5 with the turn's channel as a token of its own column: a search matches `place:c<channel>` AND
+# its words, so it ranks only that channel's turns however many the others hold.
 SQLITE_UP = [
-    "CREATE VIRTUAL TABLE turns_fts USING fts5(content, content='turns', content_rowid='id', tokenize='unicode61')",
+    "CREATE VIRTUAL TABLE turns_fts USING fts5(content, place, content='', tokenize='unicode61')",
     "CREATE TRIGGER turns_fts_insert AFTER INSERT ON turns BEGIN "
-    "INSERT INTO turns_fts(rowid, content) VALUES (new.id, new.content); END",
+    "INSERT INTO turns_fts(rowid, content, place) VALUES (new.id, new.content, 'c' || new.channel_id); END",
     "CREATE TRIGGER turns_fts_delete AFTER DELETE ON turns BEGIN "
-    "INSERT INTO turns_fts(turns_fts, rowid, content) VALUES ('delete', old.id, old.content); END",
-    "CREATE TRIGGER turns_fts_update AFTER UPDATE OF content ON turns BEGIN "
-    "INSERT INTO turns_fts(turns_fts, rowid, content) VALUES ('delete', old.id, old.content); "
-    "INSERT INTO turns_fts(rowid, content) VALUES (new.id, new.content); END",
-    "INSERT INTO turns_fts(turns_fts) VALUES ('rebuild')",  # the turns stored before this migration
+    "INSERT INTO turns_fts(turns_fts, rowid, content, place) VALUES "
+    "('delete', old.id, old.content, 'c' || old.channel_id); END",
+    "CREATE TRIGGER turns_fts_update AFTER UPDATE OF content, channel_id ON turns BEGIN "
+    "INSERT INTO turns_fts(turns_fts, rowid, content, place) VALUES "
+    "('delete', old.id, old.content, 'c' || old.channel_id); "
+    "INSERT INTO turns_fts(rowid, content, place) VALUES (new.id, new.content, 'c' || new.channel_id); END",
+    # The turns stored before this migration.
+    "INSERT INTO turns_fts(rowid, content, place) SELECT id, content, 'c' || channel_id FROM turns",
 ]
 SQLITE_DOWN = [
     "DROP TRIGGER IF EXISTS turns_fts_update",
