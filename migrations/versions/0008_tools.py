@@ -22,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 # Contentless FTS5 with the turn's channel as a token of its own column: a search matches `place:c<channel>` AND
 # its words, so it ranks only that channel's turns however many the others hold.
 SQLITE_UP = [
-    "CREATE VIRTUAL TABLE turns_fts USING fts5(content, place, content='', tokenize='unicode61')",
+    "CREATE VIRTUAL TABLE turns_fts USING fts5(content, place, content='', tokenize='porter unicode61')",
     "CREATE TRIGGER turns_fts_insert AFTER INSERT ON turns BEGIN "
     "INSERT INTO turns_fts(rowid, content, place) VALUES (new.id, new.content, 'c' || new.channel_id); END",
     "CREATE TRIGGER turns_fts_delete AFTER DELETE ON turns BEGIN "
