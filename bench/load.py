@@ -9,12 +9,16 @@ acknowledgement; target < 3 s), answered with the full text, refused as busy (wi
 
     python bench/load.py [--count 1000] [--channels 50] [--servers 5] [--database sqlite|postgresql|both]
                          [--server-limit N]   # GUILD_MAX_CONCURRENT; 70 admits all 1,000 (every answer written)
+                         [--profile]          # where the time goes until the last acknowledgement
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import os
+import pstats
 import sys
 import tempfile
 import time
@@ -75,7 +79,9 @@ def interaction(i: int, channels: int, servers: int) -> dict[str, object]:
     }
 
 
-async def run(database_url: str, label: str, count: int, channels: int, servers: int, limit: int) -> None:
+async def run(
+    database_url: str, label: str, count: int, channels: int, servers: int, limit: int, profile: bool = False
+) -> None:
     standin = await DiscordStandin().start()
     chat = await ChatServer(chunk_delay=0.02).start()
     Route.BASE = f"{standin.url}/api/v10"
@@ -96,9 +102,18 @@ async def run(database_url: str, label: str, count: int, channels: int, servers:
     payloads = [interaction(i, channels, servers) for i in range(count)]
     for p in payloads:
         standin.channel_of_token[str(p["token"])] = int(str(p["channel_id"]))
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
     for p in payloads:
         sent[str(p["id"])] = time.monotonic()
         bot._connection.parse_interaction_create(p)
+    if profiler is not None:
+        until = time.monotonic() + 10
+        while len(standin.callbacks) < count and time.monotonic() < until:  # noqa: ASYNC110 (a bench's poll)
+            await asyncio.sleep(0.01)
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(os.environ.get("PROFILE_FILTER", ""), 40)
     deadline = time.monotonic() + 60 + count * 0.2
     answered: set[str] = set()
     told: dict[str, str] = {}
@@ -120,7 +135,8 @@ async def run(database_url: str, label: str, count: int, channels: int, servers:
     lost = count - len(answered) - len(told)
     print(
         f"({label}) {count} /ask at once over {channels} channels in {servers} servers, {limit} at once each: "
-        f"acknowledged {len(latencies)} (max {max(latencies):.2f} s, p99 {p99:.2f} s) | "
+        f"acknowledged {len(latencies)} (median {latencies[len(latencies) // 2]:.2f} s, p99 {p99:.2f} s, "
+        f"max {max(latencies):.2f} s) | "
         f"answered in full {len(answered)} | refused as busy {len(busy)} (store busy {len(store_busy)}) | "
         f"lost {lost} | internal errors {len(errors)}"
     )
@@ -159,8 +175,9 @@ async def main() -> None:
     parser.add_argument("--servers", type=int, default=5)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--server-limit", type=int, default=Settings(_env_file=None).guild_max_concurrent)  # type: ignore[call-arg]
+    parser.add_argument("--profile", action="store_true", help="where the time goes until the last acknowledgement")
     args = parser.parse_args()
-    shape = (args.count, args.channels, args.servers, args.server_limit)
+    shape = (args.count, args.channels, args.servers, args.server_limit, args.profile)
     if args.database in ("sqlite", "both"):
         folder = Path(tempfile.mkdtemp(prefix="bench-load-"))
         await run(f"sqlite+aiosqlite:///{folder / 'bot.db'}", "SQLite", *shape)
