@@ -257,7 +257,7 @@ class AnswerService:
             controls.streaming,
             finishing=finishing,
             on_created=created,
-            waiting_text=lambda: THINKING if reply.thinking else None,
+            waiting_text=lambda: reply.tool_status or (THINKING if reply.thinking else None),
         )
         actions.renderer = renderer
         outcome = renderer.outcome

@@ -41,6 +41,7 @@ from bot.ops import metrics
 from bot.services.context import assemble
 from bot.services.extras import Addition, prepare
 from bot.services.reply import Reply, settle
+from bot.services.tools import ToolService
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,10 @@ class ConversationService:
         max_new_tokens: int = 512,
         seed: int | None = None,
         owner: str | None = None,
+        tools: ToolService | None = None,
     ) -> None:
         self.db, self.registry = db, registry
+        self.tools = tools  # None: answers are never offered tools
         self.owner = owner  # this process's instance, written on every answer it streams
         self.retention = retention or Retention()
         self.default_persona = default_persona
@@ -202,6 +205,8 @@ class ConversationService:
         if answer_turn_id is None:
             answer_turn_id = await self._record_in_flight(place, persona, model)
         reply = Reply(place, persona, model, backend, context, params, answer_turn_id)
+        if self.tools is not None:
+            reply.tools = await self.tools.for_answer(place, backend, [t.id for t in turns[context.left_out :]])
         reply.notes.extend(added.notes)
         reply.speak = speak
         return reply
@@ -273,6 +278,7 @@ class ConversationService:
                 status=status,
                 token_count=tokens,
                 prompt_tokens=prompt,
+                tools_used=reply.tools.note() if reply.tools is not None else None,
             )
             await usage.record(
                 session,
