@@ -77,6 +77,9 @@ class Surface:
     async def acknowledge(self, queued: bool) -> None:
         self.events.append("acknowledged")
 
+    async def waiting(self) -> None:
+        return None
+
     async def refuse(self, message: str) -> None:
         self.events.append("refused")
         self.refusals.append(message)

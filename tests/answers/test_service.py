@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from prometheus_client import REGISTRY
+from sqlalchemy import event
 
 from bot.answers.limits import GuildGate
 from bot.answers.question import Question
@@ -17,7 +18,7 @@ from bot.domain import Asker, ChatMessage, GenerationParams, Place
 from bot.errors import BotError, BusyError
 from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService
-from bot.services.cooldowns import Cooldowns
+from bot.services.cooldowns import Cooldowns, SharedCooldowns
 from bot.services.usage import UsageService
 from bot.streaming.pacing import PacerRegistry
 from bot.streaming.renderer import Outcome
@@ -67,9 +68,13 @@ class RecordingSurface:
         self.acknowledged: list[bool] = []
         self.refusals: list[str] = []
         self.messages = RecordingSink()
+        self.told_waiting = 0
 
     async def acknowledge(self, queued: bool) -> None:
         self.acknowledged.append(queued)
+
+    async def waiting(self) -> None:
+        self.told_waiting += 1
 
     async def refuse(self, message: str) -> None:
         self.refusals.append(message)
@@ -107,7 +112,8 @@ async def test_the_server_slot_is_held_until_the_answer_is_shown(database: Datab
         asyncio.create_task(answers.answer(Question(Place(7, 71), Asker(2, "bob"), "second", "chat"), second)),
     ]
     await asyncio.sleep(0.3)  # both admitted; the first is streaming, the second waits for the slot
-    assert (first.acknowledged, second.acknowledged) == ([False], [True])  # the second asker is told it waits
+    assert (first.acknowledged, second.acknowledged) == ([False], [True])  # the second is deferred privately
+    assert (first.told_waiting, second.told_waiting) == (0, 1)  # and told it waits its turn
     assert len(backend.calls) == 1  # and its model stream has not started
     backend.gate.set()
     outcomes = await asyncio.gather(*asking)
@@ -138,6 +144,72 @@ async def test_a_full_queue_refuses_at_once_and_other_servers_are_unaffected(
     assert elsewhere.acknowledged == [False]
     backend.gate.set()
     await asyncio.gather(*running, other)
+
+
+async def test_a_question_refused_by_its_cooldown_is_never_told_it_waits(
+    database: Database, registry: ModelRegistry
+) -> None:
+    backend = GatedBackend()
+    registry.register(backend)
+    registry.default_model = "gated"
+    answers = AnswerService(ConversationService(database, registry), PacerRegistry(), Cooldowns(60), GuildGate(1))
+    running = asyncio.create_task(
+        answers.answer(Question(Place(7, 70), Asker(1, "ann"), "q", "ask"), RecordingSurface())
+    )
+    await asyncio.sleep(0.2)
+    first = RecordingSurface()
+    waiting = asyncio.create_task(answers.answer(Question(Place(7, 70), Asker(2, "bob"), "first", "ask"), first))
+    await asyncio.sleep(0.2)
+    assert first.told_waiting == 1  # in line behind ann's answer
+    again = RecordingSurface()
+    await asyncio.wait_for(answers.answer(Question(Place(7, 70), Asker(2, "bob"), "again", "ask"), again), 5)
+    assert again.acknowledged == [True] and again.refusals == ["Slow down a little: you can ask again in 60 s."]
+    assert again.told_waiting == 0  # the refusal is all the asker reads: no "in line" first
+    backend.gate.set()
+    await asyncio.gather(running, waiting)
+
+
+async def test_acknowledgements_of_a_burst_go_before_any_answer_reads_the_store(
+    database: Database, registry: ModelRegistry
+) -> None:
+    # Each acknowledgement has Discord's 3 s deadline; what comes after it has none. An answer already acknowledged
+    # waits for the others' acknowledgements before its first store read (cooldown, quota, the turns).
+    registry.register(ScriptedBackend(name="fine"))
+    registry.default_model = "fine"
+    answers = AnswerService(
+        ConversationService(database, registry), PacerRegistry(), SharedCooldowns(database, 0), GuildGate(5)
+    )
+    events: list[str] = []
+
+    class SlowAck(RecordingSurface):
+        def __init__(self, delay: float) -> None:
+            super().__init__()
+            self.delay = delay
+
+        async def acknowledge(self, queued: bool) -> None:
+            await asyncio.sleep(self.delay)  # the round trip to Discord
+            events.append("acknowledged")
+
+    def statement(*_args: Any) -> None:
+        events.append("store")
+
+    engines = [database.engine.sync_engine]
+    if database._write_engine is not None:
+        engines.append(database._write_engine.sync_engine)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", statement)
+    try:
+        await asyncio.gather(
+            *(
+                answers.answer(Question(Place(7, 70 + i), Asker(i, "x"), "q", "ask"), SlowAck(0.05 * (i + 1)))
+                for i in range(3)
+            )
+        )
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", statement)
+    assert events[:3] == ["acknowledged"] * 3, events[:5]
+    assert "store" in events
 
 
 async def test_a_burst_of_questions_is_refused_before_anything_is_shown(
