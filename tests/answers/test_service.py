@@ -19,6 +19,7 @@ from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService
 from bot.services.cooldowns import Cooldowns
 from bot.streaming.pacing import PacerRegistry
+from bot.streaming.page import Page
 from bot.streaming.renderer import Outcome
 from tests.standins.scripted import ScriptedBackend
 
@@ -47,11 +48,13 @@ class RecordingSink:
     def __init__(self) -> None:
         self.contents: list[str] = []
 
-    async def create(self, content: str, view: Any | None) -> int:
+    async def create(self, page: Page) -> int:
+        content = page.text()
         self.contents.append(content)
         return len(self.contents) - 1
 
-    async def edit(self, handle: Any, content: str, view: Any | None) -> None:
+    async def edit(self, handle: Any, page: Page) -> None:
+        content = page.text()
         self.contents[handle] = content
 
 
