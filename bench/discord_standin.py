@@ -250,7 +250,7 @@ class DiscordStandin:
         why = refusal(body, previous)
         if why is not None:
             self.refused_shapes.append(why)
-            return _json({"message": "Invalid Form Body", "code": 50035, "errors": why}, status=400)
+            return _json({"message": f"Invalid Form Body: {why}", "code": 50035}, status=400)
         flags = int(body.get("flags") or 0)
         self.flags_of[message_id] = flags if "flags" in body or previous is None else previous
         return None

@@ -20,7 +20,7 @@ from bot.discord_ui.sinks import InteractionSink, created
 from bot.discord_ui.surfaces import QUEUED_NOTICE, InteractionSurface
 from bot.errors import BotError
 from bot.streaming.pacing import Lane, PacerRegistry
-from bot.streaming.page import Page
+from bot.streaming.page import Page, notice_room
 from bot.streaming.renderer import WRITING_MARKER, MessageSink
 from bot.voice.manager import VoiceManager
 from bot.voice.player import GuildPlayer
@@ -46,10 +46,15 @@ class CappedInteractionSink(InteractionSink):
     ) -> None:
         super().__init__(interaction, layout, use_original)
         self._private, self._limit = private, limit
+        self.room_for_cut = notice_room(CUT_NOTICE)  # any message may turn out to be the last one allowed
         self._followups = 0
         self._last: Any = None  # the last message really sent: it carries the cut notice
         self._shown = Page("")  # what it shows
         self.cut = False
+
+    @property
+    def message_limit(self) -> int:
+        return self.layout.message_limit - self.room_for_cut
 
     async def create(self, page: Page) -> Any:
         if not self._used_original:
