@@ -17,7 +17,7 @@ from bot.answers.surface import Surface
 from bot.discord_ui.layouts import Layout
 from bot.discord_ui.places import answers_privately, bot_is_there
 from bot.discord_ui.sinks import InteractionSink, created
-from bot.discord_ui.surfaces import QUEUED_NOTICE, InteractionSurface
+from bot.discord_ui.surfaces import InteractionSurface
 from bot.errors import BotError
 from bot.streaming.pacing import Lane, PacerRegistry
 from bot.streaming.page import Page, notice_room
@@ -98,8 +98,6 @@ class ExternalSurface(InteractionSurface):
     async def acknowledge(self, queued: bool) -> None:
         self._queued = queued
         await self._interaction.response.defer(ephemeral=queued or self._private, thinking=True)
-        if queued:
-            await self._interaction.edit_original_response(content=QUEUED_NOTICE)
 
     def _new_sink(self) -> MessageSink:
         return CappedInteractionSink(self._interaction, self._layout, not self._queued, self._private, ANSWER_FOLLOWUPS)

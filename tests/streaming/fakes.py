@@ -11,9 +11,22 @@ from typing import Any, TypeVar
 
 from bot.streaming.page import Page
 from bot.streaming.renderer import RateLimitedError
-from bot.streaming.splitting import COMPONENTS_LIMIT, DISCORD_LIMIT
 
 T = TypeVar("T")
+
+CONTENT_LIMIT = 2000  # Discord refuses a message's content past this (50035 Invalid Form Body)
+COMPONENTS_V2_LIMIT = 4000  # the text of a Components V2 message, all its text displays together
+
+
+class TooLongError(Exception):
+    """What Discord answers a message over its limit: the request fails and nothing changes."""
+
+
+def check_length(content: str, view: Any | None) -> None:
+    v2 = view is not None and getattr(view, "has_components_v2", lambda: False)()
+    limit = COMPONENTS_V2_LIMIT if v2 else CONTENT_LIMIT
+    if len(content) > limit:
+        raise TooLongError(f"400 Bad Request (error code: 50035): content is {len(content)} characters, over {limit}")
 
 
 class FakeClock:
@@ -68,7 +81,7 @@ class _Window:
 
 @dataclass
 class FakeChannel:
-    """Records creates/edits like Discord's message endpoints.
+    """Records creates/edits like Discord's message endpoints, refusing content over Discord's limits.
 
     With `pacers`, every answer carries Discord's rate-limit headers through the bot's own trace (the bucket's
     limit, remaining and reset; a fixed window from its first request, as Discord counts): creates and edits in a
@@ -139,15 +152,16 @@ class FakeSink:
 
     @property
     def message_limit(self) -> int:
-        return COMPONENTS_LIMIT if self.layout == "components" else DISCORD_LIMIT
+        return COMPONENTS_V2_LIMIT if self.layout == "components" else CONTENT_LIMIT
 
     def _check(self, page: Page) -> str:
         """What Discord would refuse: content past 2,000, or text displays past 4,000 in all; the text shown."""
         if self.layout == "components":
             total = len(page.body) + len(page.notice)
-            assert total <= COMPONENTS_LIMIT, f"text displays hold {total} characters, over {COMPONENTS_LIMIT}"
+            if total > COMPONENTS_V2_LIMIT:
+                raise TooLongError(f"400 Bad Request (error code: 50035): text displays hold {total} characters")
         else:
-            assert len(page.text()) <= DISCORD_LIMIT, f"content of {len(page.text())} characters"
+            check_length(page.text(), None)
         return page.text()
 
     def create_kind(self) -> Any:
