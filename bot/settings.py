@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     sync_commands: bool = True  # exactly one process of a sharded bot should sync the slash commands
     discord_proxy: str | None = None  # send Discord REST through this HTTP proxy (a shared rate-limit proxy)
     admin_user_ids: IdList = Field(default_factory=list)
+    message_layout: Literal["components", "classic"] = "components"  # Components V2 (4,000 characters) or content
 
     # Models
     default_model: str = "smollm2"

@@ -25,6 +25,7 @@ from bot.services.conversation import ConversationService
 from bot.services.cooldowns import SharedCooldowns
 from bot.services.usage import UsageService
 from bot.streaming.pacing import PacerRegistry
+from bot.streaming.page import Page
 from bot.streaming.renderer import STOPPED_MARK, Outcome
 from tests.answers.test_service import RecordingSink
 from tests.standins.chat_server import REPLY, ChatServer
@@ -59,7 +60,7 @@ class EndlessBackend(ScriptedBackend):
 class RefusingSink(RecordingSink):
     """Discord accepts the first message, then refuses every edit for good (the message was deleted)."""
 
-    async def edit(self, handle: Any, content: str, view: Any | None) -> None:
+    async def edit(self, handle: Any, page: Page) -> None:
         raise RuntimeError("404 Unknown Message")
 
 

@@ -21,6 +21,7 @@ from bot.services.conversation import ConversationService
 from bot.services.cooldowns import Cooldowns, SharedCooldowns
 from bot.services.usage import UsageService
 from bot.streaming.pacing import PacerRegistry
+from bot.streaming.page import Page
 from bot.streaming.renderer import Outcome
 from tests.standins.scripted import ScriptedBackend
 from tests.streaming.fakes import check_length
@@ -50,13 +51,15 @@ class RecordingSink:
     def __init__(self) -> None:
         self.contents: list[str] = []
 
-    async def create(self, content: str, view: Any | None) -> int:
-        check_length(content, view)
+    async def create(self, page: Page) -> int:
+        content = page.text()
+        check_length(content, None)
         self.contents.append(content)
         return len(self.contents) - 1
 
-    async def edit(self, handle: Any, content: str, view: Any | None) -> None:
-        check_length(content, view)
+    async def edit(self, handle: Any, page: Page) -> None:
+        content = page.text()
+        check_length(content, None)
         self.contents[handle] = content
 
 

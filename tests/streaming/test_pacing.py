@@ -139,20 +139,29 @@ async def test_a_shared_scope_429_slows_that_channel_and_no_other() -> None:
     assert max(r.freeze for r in crowded_results) <= 6.5
 
 
-async def test_a_long_answer_shows_its_last_words_before_swapping_its_buttons() -> None:
+@pytest.mark.parametrize("layout", ["classic", "components"])
+async def test_controls_ride_on_the_last_message_and_no_write_is_spent_on_them_alone(layout: str) -> None:
     clock = FakeClock()
     pacers = PacerRegistry(clock, clock.sleep)
     channel = FakeChannel(clock, pacers=pacers)
-    sink = channel.sink()
+    sink = channel.sink(layout)
     stop, regenerate = object(), object()
     renderer = StreamRenderer(
-        sink, pacers.for_channel(42), streaming_view=stop, final_view=regenerate, idle_wait=idle(clock)
+        sink, pacers.for_channel(42), streaming_controls=stop, final_controls=regenerate, idle_wait=idle(clock)
     )
-    await clock.run(renderer.run(model(clock, words(500))))
+    await clock.run(renderer.run(model(clock, words(1300 if layout == "components" else 500))))
     assert len(sink.visible()) >= 2
-    last_words = max(i for i, r in enumerate(channel.requests) if r.index == sink.mine[-1])
-    swap = next(i for i, r in enumerate(channel.requests) if r.index == sink.mine[0] and r.view is regenerate)
-    assert last_words < swap  # the reader sees the end of the answer first; the button swap can wait its turn
+    shown: dict[int, str] = {}
+    for request in channel.requests:
+        newest = max(r.index for r in channel.requests[: channel.requests.index(request) + 1])
+        assert request.view is None or request.index == newest, "controls only on the message being written"
+        assert shown.get(request.index) != request.content, "a request that changes no text (controls alone)"
+        shown[request.index] = request.content
+    # The edit that finished each earlier message took its Stop away; nothing touched it after.
+    for earlier in sink.mine[:-1]:
+        last = [r for r in channel.requests if r.index == earlier][-1]
+        assert last.view is None and last.content == sink.visible()[sink.mine.index(earlier)]
+    assert [sink.pages[i].controls for i in sink.mine] == [None] * (len(sink.mine) - 1) + [regenerate]
 
 
 @pytest.mark.parametrize("count", [150, 300])

@@ -151,6 +151,44 @@ async def test_rate_limit_headers_hold_the_channel_until_the_reset() -> None:
     assert clock.now == 0.0
     await clock.run(pacers.for_channel(42).acquire())
     assert clock.now == 3.0
+    await clock.run(pacers.for_channel(43).acquire())  # other channels are not held
+    assert clock.now == 3.0
+
+
+def prose(chars: int) -> list[str]:
+    """Sentences in paragraphs of about 400 characters, as a model writes, `chars` characters in all."""
+    pieces, total, i = [], 0, 0
+    while total < chars:
+        piece = f"Sentence {i} says a little more about it." + ("\n\n" if i % 9 == 8 else " ")
+        pieces.append(piece[: chars - total])
+        total, i = total + len(pieces[-1]), i + 1
+    return pieces
+
+
+async def test_components_pages_hold_4000_characters_and_read_back_exactly() -> None:
+    clock = FakeClock()
+    channel = FakeChannel(clock)
+    sink = channel.sink("components")
+    pieces = prose(7800)
+    renderer = StreamRenderer(sink, Lane(clock, clock.sleep), notice="-# ✂️ a notice", idle_wait=idle(clock))
+    await clock.run(renderer.run(model(clock, pieces)))
+    bodies = [sink.pages[i].body for i in sink.mine]
+    assert len(bodies) == 2 and all(len(b) <= 4000 for b in bodies)
+    assert len(bodies[0]) > 3600  # packed close to the limit, not cut back at an early paragraph
+    assert "\n".join(bodies).split() == "".join(pieces).split()
+    assert sink.pages[sink.mine[-1]].notice == "-# ✂️ a notice"
+
+
+async def test_a_long_notice_moves_the_tail_to_a_new_message_instead_of_overflowing() -> None:
+    clock = FakeClock()
+    channel = FakeChannel(clock)
+    sink = channel.sink("classic")
+    pieces = prose(1990)  # fits one message while streaming; not with the notice
+    notice = "-# ⚠️ " + "a long remark " * 10
+    renderer = StreamRenderer(sink, Lane(clock, clock.sleep), notice=notice, idle_wait=idle(clock))
+    await clock.run(renderer.run(model(clock, pieces)))  # the fake refuses any content past 2,000
+    assert len(sink.mine) == 2 and sink.pages[sink.mine[-1]].notice == notice
+    assert " ".join(p.body for p in sink.pages.values()).split() == "".join(pieces).split()
 
 
 LONG_NOTICE = (

@@ -20,6 +20,7 @@ from bot.services.conversation import HISTORY_FETCH, ConversationService
 from bot.services.cooldowns import Cooldowns
 from bot.services.tools import ToolService
 from bot.streaming.pacing import PacerRegistry
+from bot.streaming.page import Page
 from bot.tools.stage import DATA_MARK
 from tests.answers.test_service import RecordingSurface
 from tests.standins.chat_server import ChatServer
@@ -42,12 +43,12 @@ class HistorySink:
     def __init__(self) -> None:
         self.shown: list[list[str]] = []
 
-    async def create(self, content: str, view: Any | None) -> int:
-        self.shown.append([content])
+    async def create(self, page: Page) -> int:
+        self.shown.append([page.text()])
         return len(self.shown) - 1
 
-    async def edit(self, handle: Any, content: str, view: Any | None) -> None:
-        self.shown[handle].append(content)
+    async def edit(self, handle: Any, page: Page) -> None:
+        self.shown[handle].append(page.text())
 
 
 class WatchedSurface(RecordingSurface):
