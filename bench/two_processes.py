@@ -45,6 +45,7 @@ class Surface:
     def lane(self, pacers, channel_id):
         return pacers.for_channel(channel_id)
     async def acknowledge(self, queued): pass
+    async def waiting(self): pass
     async def refuse(self, message): self.refusal = message
     async def note(self, message): pass
     def sink(self): return self

@@ -29,9 +29,12 @@ from bot.services.origins import ThreadOrigins
 from bot.services.personas import PersonaService
 from bot.services.readiness import store_checks
 from bot.services.settings import PlaceSettingsService
+from bot.services.tools import ToolService
 from bot.services.usage import UsageService
 from bot.settings import Settings
 from bot.streaming.pacing import PacerRegistry
+from bot.tools.mcp import McpManager
+from bot.tools.stage import ToolLimits
 from bot.voice.manager import VoiceManager
 
 
@@ -49,6 +52,7 @@ class Services:
     voice: VoiceManager | None
     lease: ProcessLease
     origins: ThreadOrigins
+    tools: ToolService
     readiness: dict[str, Check] = field(default_factory=dict)  # what `/readyz` asks; the bot adds its gateway
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
@@ -96,6 +100,15 @@ class Services:
         stack.callback(registry.close)
         if voice is not None:
             stack.push_async_callback(voice.close)
+        tools = ToolService(
+            db,
+            limits=ToolLimits(settings.tool_max_rounds, settings.tool_timeout_seconds, settings.tool_output_chars),
+            time_zone=settings.time_zone,
+        )
+        mcp = McpManager(settings.mcp_servers)
+        await mcp.start()  # a server that fails is logged and left out; /readyz names it
+        stack.push_async_callback(mcp.close)
+        tools.catalogue.add_source(mcp)
         retention = Retention(settings.history_max_turns, timedelta(days=settings.history_max_age_days))
         conversations = ConversationService(
             db,
@@ -105,6 +118,7 @@ class Services:
             max_new_tokens=settings.max_new_tokens,
             seed=settings.generation_seed,
             owner=lease.instance,
+            tools=tools,
         )
         stack.push_async_callback(conversations.drain)
         pacers = PacerRegistry()
@@ -136,9 +150,12 @@ class Services:
             voice=voice,
             lease=lease,
             origins=ThreadOrigins(db),
+            tools=tools,
             readiness=store_checks(db, registry),
             _stack=stack,
         )
+        if settings.mcp_servers:
+            services.readiness["mcp_servers"] = mcp.check
         if serve_ops and settings.metrics_port is not None:
             ops = OpsServer(settings.metrics_host, settings.metrics_port, services.readiness)
             await ops.start()

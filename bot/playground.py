@@ -74,6 +74,9 @@ class TerminalSurface:
     async def acknowledge(self, queued: bool) -> None:
         return None
 
+    async def waiting(self) -> None:
+        print("[waiting for a turn]", file=sys.stderr)
+
     async def refuse(self, message: str) -> None:
         self.refusal = message
 

@@ -16,7 +16,7 @@ import discord
 from bot.answers.surface import Surface
 from bot.discord_ui.places import answers_privately, bot_is_there
 from bot.discord_ui.sinks import NO_PINGS, InteractionSink
-from bot.discord_ui.surfaces import QUEUED_NOTICE, InteractionSurface
+from bot.discord_ui.surfaces import InteractionSurface
 from bot.errors import BotError
 from bot.streaming.pacing import Lane, PacerRegistry
 from bot.streaming.renderer import WRITING_MARKER, MessageSink
@@ -90,8 +90,6 @@ class ExternalSurface(InteractionSurface):
     async def acknowledge(self, queued: bool) -> None:
         self._queued = queued
         await self._interaction.response.defer(ephemeral=queued or self._private, thinking=True)
-        if queued:
-            await self._interaction.edit_original_response(content=QUEUED_NOTICE)
 
     def _new_sink(self) -> MessageSink:
         return CappedInteractionSink(self._interaction, not self._queued, self._private, ANSWER_FOLLOWUPS)

@@ -19,8 +19,9 @@ class DiscordSurfaces:
         """The interaction's response where the bot is a member; the interaction alone where it is not."""
         return answer_surface(interaction, self.voice, self.admin_ids)
 
-    def message(self, message: discord.Message, me: discord.abc.Snowflake) -> MessageSurface:
-        return MessageSurface(message, self.voice, self.admin_ids, me)
+    def message(self, message: discord.Message, me: discord.abc.Snowflake, typing: bool = False) -> MessageSurface:
+        """A reply to the message; `typing` when its typing indicator was already shown."""
+        return MessageSurface(message, self.voice, self.admin_ids, me, typing)
 
     def thread(self, message: discord.Message, thread: discord.Thread, me: discord.abc.Snowflake) -> ThreadSurface:
         """A mention where auto_thread is on: answered in the thread opened on it."""

@@ -51,6 +51,12 @@ async def tell_privately(interaction: discord.Interaction, message: str) -> None
         log.warning("Could not tell user %s (%s): %s", interaction.user.id, exc, message)
 
 
+async def show_typing(channel: discord.abc.Messageable) -> None:
+    """The typing indicator: a message's acknowledgement. A channel that refuses it still gets its answer."""
+    with contextlib.suppress(discord.HTTPException):
+        await channel.typing()
+
+
 class _DiscordSurface:
     """What every Discord surface shares: its answer's buttons, and who may press them."""
 
@@ -65,6 +71,9 @@ class _DiscordSurface:
 
     def _new_sink(self) -> MessageSink:
         raise NotImplementedError
+
+    async def waiting(self) -> None:
+        return None
 
     def controls(self, question: Question, actions: AnswerActions) -> Controls:
         asker_id, admin_ids, voice = question.asker.id, self._admin_ids, self._voice
@@ -102,11 +111,13 @@ class InteractionSurface(_DiscordSurface):
 
     async def acknowledge(self, queued: bool) -> None:
         self._queued = queued
-        if queued:
-            await self._interaction.response.defer(ephemeral=True, thinking=True)
+        await self._interaction.response.defer(ephemeral=queued, thinking=True)  # within Discord's 3 s
+
+    async def waiting(self) -> None:
+        try:  # a courtesy: the answer comes all the same
             await self._interaction.edit_original_response(content=QUEUED_NOTICE)
-        else:
-            await self._interaction.response.defer(thinking=True)  # within Discord's 3 s
+        except discord.HTTPException as exc:
+            log.warning("Could not tell user %s they are in line: %s", self._interaction.user.id, exc)
 
     async def refuse(self, message: str) -> None:
         await tell_privately(self._interaction, message)
@@ -128,21 +139,29 @@ class MessageSurface(_DiscordSurface):
     """A mention, a DM or a chat message: a typing indicator, then a reply."""
 
     def __init__(
-        self, message: discord.Message, voice: VoiceManager | None, admin_ids: list[int], me: discord.abc.Snowflake
+        self,
+        message: discord.Message,
+        voice: VoiceManager | None,
+        admin_ids: list[int],
+        me: discord.abc.Snowflake,
+        typing: bool = False,
     ) -> None:
         super().__init__(voice, admin_ids)
         self._message, self._me = message, me
+        self._typing = typing  # the typing indicator was already shown (before the place's settings were read)
         self._reacted = False
 
     def lane(self, pacers: PacerRegistry, channel_id: int) -> Lane:
         return pacers.for_channel(channel_id)
 
     async def acknowledge(self, queued: bool) -> None:
-        with contextlib.suppress(discord.HTTPException):
-            if queued:  # a message has no private reply: a reaction says it waits its turn
-                await self._message.add_reaction(QUEUED_REACTION)
-                self._reacted = True
-            await self._message.channel.typing()
+        if not self._typing:
+            await show_typing(self._message.channel)
+
+    async def waiting(self) -> None:
+        with contextlib.suppress(discord.HTTPException):  # a message has no private reply: a reaction says it waits
+            await self._message.add_reaction(QUEUED_REACTION)
+            self._reacted = True
 
     async def refuse(self, message: str) -> None:
         await self._clear_reaction()

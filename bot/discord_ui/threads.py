@@ -3,14 +3,13 @@ answer is written in it, so the conversation goes on there."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any, Literal
 
 import discord
 
 from bot.discord_ui.sinks import NO_PINGS, _RateLimitAware
-from bot.discord_ui.surfaces import QUEUED_REACTION, MessageSurface
+from bot.discord_ui.surfaces import MessageSurface, show_typing
 from bot.streaming.pacing import Lane, PacerRegistry
 from bot.streaming.renderer import MessageSink
 from bot.voice.manager import VoiceManager
@@ -69,11 +68,7 @@ class ThreadSurface(MessageSurface):
         return pacers.for_channel(self._thread.id)
 
     async def acknowledge(self, queued: bool) -> None:
-        with contextlib.suppress(discord.HTTPException):
-            if queued:
-                await self._message.add_reaction(QUEUED_REACTION)
-                self._reacted = True
-            await self._thread.typing()
+        await show_typing(self._thread)
 
     def _new_sink(self) -> MessageSink:
         return ThreadSink(self._thread)

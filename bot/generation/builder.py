@@ -44,12 +44,14 @@ def build_registry(settings: Settings, local: LocalKind | None = None) -> ModelR
         for name in settings.local_models:
             if name != EMBEDDED_ALIAS:
                 registry.add(name, "local")
-    vision = set(settings.vision_models)
+    vision, tooled = set(settings.vision_models), set(settings.tool_models)
     configs: dict[str, ApiConfig] = {}  # per API model: its own endpoint and token when its entry names them
     registry.register_kind(
         "api",
         BackendKind(
-            lambda e: HFApiBackend(e.name, configs.get(e.name, config), takes_images=e.name in vision),
+            lambda e: HFApiBackend(
+                e.name, configs.get(e.name, config), takes_images=e.name in vision, takes_tools=e.name in tooled
+            ),
             api_where(config),
         ),
     )

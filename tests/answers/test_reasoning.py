@@ -38,6 +38,9 @@ class ShowingSurface:
     async def acknowledge(self, queued: bool) -> None:
         return None
 
+    async def waiting(self) -> None:
+        return None
+
     async def refuse(self, message: str) -> None:
         raise AssertionError(f"refused: {message}")
 
