@@ -34,6 +34,7 @@ async def test_api_only_start_imports_no_torch(mode: str, chat_server: ChatServe
     started = await start_in_subprocess(mode, api_only(chat_server, tmp_path), tmp_path)
     assert started.ok, started.output
     assert LOCAL.isdisjoint(started.report["modules"]), started.report
+    assert "mcp" not in started.report["modules"]  # no MCP servers configured: the SDK is not imported either
     if mode == "chat":
         assert REPLY in started.output  # the playground really answered through the API
 

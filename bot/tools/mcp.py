@@ -15,14 +15,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
-
-from mcp import ClientSession
-from mcp.client.stdio import StdioServerParameters, stdio_client
-from mcp.client.streamable_http import streamable_http_client
+from typing import TYPE_CHECKING, Any
 
 from bot.settings import McpServerConfig
 from bot.tools.types import Tool, ToolError, ToolPlace, ToolSpec
+
+if TYPE_CHECKING:  # the SDK costs over a second to import: only a bot with MCP servers configured loads it
+    from mcp import ClientSession
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +113,8 @@ class McpConnection:
             pause = min(pause * 2, RETRY_MAX_SECONDS)
 
     async def _serve(self) -> None:
+        from mcp import ClientSession
+
         async with self._transport() as streams, ClientSession(streams[0], streams[1]) as session:
             await session.initialize()
             listed = await session.list_tools()
@@ -131,6 +132,9 @@ class McpConnection:
 
     @asynccontextmanager
     async def _transport(self) -> AsyncIterator[Sequence[Any]]:
+        from mcp.client.stdio import StdioServerParameters, stdio_client
+        from mcp.client.streamable_http import streamable_http_client
+
         config = self.config
         if config.command is not None:
             params = StdioServerParameters(command=config.command, args=config.args, env=config.env or None)

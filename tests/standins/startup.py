@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-WATCHED = ("torch", "transformers", "numpy", "alembic", "huggingface_hub", "discord", "sqlalchemy")
+WATCHED = ("torch", "transformers", "mcp", "numpy", "alembic", "huggingface_hub", "discord", "sqlalchemy")
 LOCAL_PACKAGES = ("torch", "transformers")
 ROOT = Path(__file__).resolve().parents[2]
 
