@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
@@ -111,3 +112,34 @@ async def test_an_operator_plugs_in_a_server_and_an_answer_uses_its_tool(
     offered = [t["function"]["name"] for t in chat_server.requests[0]["tools"]]
     assert offered == ["search_history", "current_time", "calculate", "weather"]
     assert ready is not None and ready.startswith("MCP server broken: ")
+
+
+async def test_a_streamable_http_server_is_used_by_url(unused_tcp_port: int) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, SERVER, "--http", str(unused_tcp_port), stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        await _listening(unused_tcp_port)
+        url = f"http://127.0.0.1:{unused_tcp_port}/mcp"
+        manager = McpManager([McpServerConfig(name="web", url=url, allowlist=["shout"])])
+        await manager.start()
+        try:
+            [shout] = manager.tools()
+            assert shout.spec.source == "web" and await shout.run({"text": "hi"}, PLACE) == "HI"
+        finally:
+            await manager.close()
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def _listening(port: int) -> None:
+    for _ in range(200):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return
+    raise AssertionError("the MCP server did not start")
