@@ -133,7 +133,8 @@ class McpConnection:
     async def _transport(self) -> AsyncIterator[Sequence[Any]]:
         config = self.config
         if config.command is not None:
-            params = StdioServerParameters(command=config.command, args=config.args, env=config.env or None)
+            env = {name: value.get_secret_value() for name, value in config.env.items()}
+            params = StdioServerParameters(command=config.command, args=config.args, env=env or None)
             async with stdio_client(params) as streams:
                 yield streams
         else:

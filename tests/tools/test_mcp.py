@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from bot.answers.question import Question
 from bot.app import Services
@@ -49,13 +50,16 @@ async def test_a_stdio_server_never_sees_the_bots_secrets(monkeypatch: pytest.Mo
     monkeypatch.setenv("DISCORD_TOKEN", "discord-secret")
     monkeypatch.setenv("HF_TOKEN", "hf_secret")
     config = standin()
-    config.env = {"STANDIN_OWN": "1"}  # what the operator gives this server is all it gets besides PATH, HOME…
+    config.env = {
+        "STANDIN_OWN": SecretStr("1")
+    }  # what the operator gives this server is all it gets besides PATH, HOME…
     manager = McpManager([config])
     await manager.start()
     try:
         env_seen = next(t for t in manager.tools() if t.spec.name == "env_seen")
         seen = await env_seen.run({"names": ["DISCORD_TOKEN", "HF_TOKEN", "STANDIN_OWN", "PATH"]}, PLACE)
         assert seen == "STANDIN_OWN,PATH"
+        assert "'1'" not in repr(config)  # an operator's token for the server stays masked in settings
     finally:
         await manager.close()
 
