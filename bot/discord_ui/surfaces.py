@@ -114,7 +114,10 @@ class InteractionSurface(_DiscordSurface):
         await self._interaction.response.defer(ephemeral=queued, thinking=True)  # within Discord's 3 s
 
     async def waiting(self) -> None:
-        await self._interaction.edit_original_response(content=QUEUED_NOTICE)
+        try:  # a courtesy: the answer comes all the same
+            await self._interaction.edit_original_response(content=QUEUED_NOTICE)
+        except discord.HTTPException as exc:
+            log.warning("Could not tell user %s they are in line: %s", self._interaction.user.id, exc)
 
     async def refuse(self, message: str) -> None:
         await tell_privately(self._interaction, message)

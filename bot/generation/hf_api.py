@@ -14,10 +14,9 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx2
-from huggingface_hub import AsyncInferenceClient, ChatCompletionInputStreamOptions
 from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, TextGenerationError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
@@ -27,6 +26,9 @@ from bot.generation.api_errors import describe_failure, is_retryable, retry_wait
 from bot.generation.tool_calls import ToolCallAssembler
 from bot.generation.types import validate_messages
 from bot.tools.types import ToolCalls
+
+if TYPE_CHECKING:
+    from huggingface_hub import AsyncInferenceClient
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,9 @@ class HFApiBackend:
         return [int(len(text) / CHARS_PER_TOKEN) + 1 for text in texts]
 
     def _client(self) -> AsyncInferenceClient:
+        # Imported on the first request: the client and its generated types take a third of a second at start-up.
+        from huggingface_hub import AsyncInferenceClient
+
         cfg = self._config
         if cfg.base_url:
             return AsyncInferenceClient(base_url=cfg.base_url, token=cfg.token, timeout=cfg.timeout_seconds)
@@ -132,6 +137,8 @@ class HFApiBackend:
         tools: Sequence[dict[str, Any]] | None = None,
     ) -> AsyncIterator[Any]:
         """Start the stream, retrying throttling, loading and connection failures (nothing sent yet)."""
+        from huggingface_hub import ChatCompletionInputStreamOptions
+
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_retryable),
             wait=retry_wait(self._config.retry_max_wait_seconds),

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from bot.domain import AnswerStatus
 from bot.errors import BotError
 from bot.streaming.pacing import Kind, Lane
-from bot.streaming.splitting import MessageSplitter, closed
+from bot.streaming.splitting import DISCORD_LIMIT, FENCE, MessageSplitter, closed, split_message
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,8 @@ class StreamRenderer:
         view = self._views[0]
         if finished:
             mark, view = self._final_mark_and_view()
-            contents[-1] = f"{contents[-1]}\n\n{mark}".strip() if mark else contents[-1]
+            if mark:
+                contents[-1:] = _with_mark(bodies[-1] if bodies else "", mark)
         return [(content, view if index == 0 else None) for index, content in enumerate(contents)]
 
     def _final_mark_and_view(self) -> tuple[str, Any | None]:
@@ -254,3 +255,12 @@ class StreamRenderer:
                 if attempt == MAX_SEND_ATTEMPTS:
                     raise
                 await self._pacer.acquire(self._kind, lambda: True)
+
+
+def _with_mark(body: str, mark: str) -> list[str]:
+    """The last message's body with the finished answer's mark under it. The splitter keeps room for the writing
+    marker and a closing fence, not for a notice of any length: when body and mark together pass Discord's limit,
+    the end of the body moves into one more message."""
+    room = DISCORD_LIMIT - len(mark) - len("\n\n") - len(FENCE) - 1
+    parts = split_message(body, max(room, DISCORD_LIMIT // 2)) if len(closed(body)) > room else [body]
+    return [*parts[:-1], f"{closed(parts[-1])}\n\n{mark}".strip()]

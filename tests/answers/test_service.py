@@ -15,13 +15,15 @@ from bot.answers.service import AnswerService
 from bot.answers.surface import NO_CONTROLS, Controls
 from bot.db.database import Database
 from bot.domain import Asker, ChatMessage, GenerationParams, Place
-from bot.errors import BotError
+from bot.errors import BotError, BusyError
 from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService
 from bot.services.cooldowns import Cooldowns, SharedCooldowns
+from bot.services.usage import UsageService
 from bot.streaming.pacing import PacerRegistry
 from bot.streaming.renderer import Outcome
 from tests.standins.scripted import ScriptedBackend
+from tests.streaming.fakes import check_length
 
 
 class GatedBackend(ScriptedBackend):
@@ -49,10 +51,12 @@ class RecordingSink:
         self.contents: list[str] = []
 
     async def create(self, content: str, view: Any | None) -> int:
+        check_length(content, view)
         self.contents.append(content)
         return len(self.contents) - 1
 
     async def edit(self, handle: Any, content: str, view: Any | None) -> None:
+        check_length(content, view)
         self.contents[handle] = content
 
 
@@ -240,3 +244,62 @@ async def test_a_question_that_leaves_the_line_is_no_longer_counted_as_waiting(
     assert REGISTRY.get_sample_value("hfbot_answers_queued") == before and answers.gate.waiting() == 0
     backend.gate.set()
     await running
+
+
+async def test_a_full_line_refuses_the_next_question_at_once_instead_of_queueing_it(
+    database: Database, registry: ModelRegistry
+) -> None:
+    backend, answers = gated_pipeline(database, registry)
+    running = [
+        asyncio.create_task(answers.answer(Question(Place(7, 70), Asker(i, "x"), "q", "ask"), RecordingSurface()))
+        for i in range(3)
+    ]
+    await asyncio.sleep(0.2)
+    late = RecordingSurface()
+    async with asyncio.timeout(5):  # a line one too long would make this question wait for the gate forever
+        assert await answers.answer(Question(Place(7, 70), Asker(9, "late"), "q", "ask"), late) is None
+    assert late.refusals and late.acknowledged == []
+    backend.gate.set()
+    await asyncio.gather(*running)
+
+
+class Refusing:
+    """A cooldown that always refuses."""
+
+    async def check(self, user_id: int) -> None:
+        raise BusyError("Slow down a little: you can ask again in 9 s.")
+
+
+async def test_every_refused_question_gives_its_place_in_the_line_back(
+    database: Database, registry: ModelRegistry
+) -> None:
+    backend, answers = gated_pipeline(database, registry)
+    backend.gate.set()
+    here = Place(7, 70)
+
+    async def refusals(text: str, asker: int = 1) -> list[str]:
+        said: list[str] = []
+        for _ in range(4):  # more refusals than the line has places (one running, two waiting)
+            surface = RecordingSurface()
+            await answers.answer(Question(here, Asker(asker, "x"), text, "ask"), surface)
+            said += surface.refusals
+        return said
+
+    answers.usage = UsageService(database, member_daily_tokens=1)
+    await answers.answer(Question(here, Asker(1, "x"), "q", "ask"), RecordingSurface())  # uses up the quota
+    assert all(r.startswith("You've used your 1 tokens for today here.") for r in await refusals("q"))
+    answers.usage = None
+    answers.cooldowns = Refusing()
+    assert await refusals("q") == ["Slow down a little: you can ask again in 9 s."] * 4
+    answers.cooldowns = Cooldowns(0)
+    assert len(await refusals("   ")) == 4
+    answers.accepting = False
+    assert await refusals("q") == ["I'm restarting; please ask again in a moment."] * 4
+    answers.accepting = True
+
+    assert answers.gate.waiting() == 0
+    fine = [RecordingSurface() for _ in range(3)]  # the whole line is free again
+    asked = [answers.answer(Question(here, Asker(40 + i, "x"), "q", "ask"), s) for i, s in enumerate(fine)]
+    await asyncio.gather(*asked)
+    assert [s.refusals for s in fine] == [[], [], []]
+    assert all(s.messages.contents == ["one two"] for s in fine)

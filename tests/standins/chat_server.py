@@ -11,9 +11,11 @@ The requested `model` picks a scenario, so one server covers every behaviour the
   missing       answers 404
   think         streams a `<think>` block (cut mid-tag across chunks), then the words of REPLY
   reasoning     streams THOUGHT as `reasoning_content` deltas, then the words of REPLY
+  length        streams the words of REPLY, then ends with finish_reason "length" (the max_tokens cut)
   tools         follows `tool_plan`: round N (N tool rounds already in the request) streams the calls planned for
-                it as `tool_calls` deltas (arguments cut across chunks); past the plan, or offered no tools, it
-                answers "Tool said: " and the last round's tool messages
+                it as `tool_calls` deltas (arguments cut across chunks), ending with finish_reason "tool_calls";
+                past the plan, or offered no tools, it answers "Tool said: " and the last round's tool messages
+Every other stream ends with finish_reason "stop".
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ class ChatServer:
                 await response.write(_chunk(model, word))
                 if self.chunk_delay:
                     await asyncio.sleep(self.chunk_delay)
-            await response.write(_chunk(model, "", finish="stop"))
+            await response.write(_chunk(model, "", finish="length" if kind == "length" else "stop"))
             await response.write(b"data: [DONE]\n\n")
         except (ConnectionResetError, asyncio.CancelledError):
             self.disconnects += 1

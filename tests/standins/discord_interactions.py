@@ -107,6 +107,8 @@ class InteractionOnlyDiscord:
         self.callbacks[token] = body
         data = body.get("data") or {}
         message_id = next(self._ids)
+        if (too_long := _too_long(data)) is not None:
+            return too_long
         if body.get("type") in (4, 5):  # a message (or "thinking…") becomes the original response
             content = str(data.get("content") or "")
             self.messages[message_id] = Written(token, message_id, content, int(data.get("flags") or 0), False)
@@ -131,6 +133,8 @@ class InteractionOnlyDiscord:
         written = self.messages[message_id]
         if request.method == "PATCH":
             body = await _body(request)
+            if (too_long := _too_long(body)) is not None:
+                return too_long
             if "content" in body:
                 written.content = str(body["content"])
         elif request.method == "DELETE":
@@ -143,8 +147,10 @@ class InteractionOnlyDiscord:
         if self.followups.get(token, 0) >= MAX_FOLLOWUPS:
             self.refused_followups += 1
             return _json({"message": "Maximum number of follow-up messages reached", "code": 40094}, status=400)
-        self.followups[token] = self.followups.get(token, 0) + 1
         body = await _body(request)
+        if (too_long := _too_long(body)) is not None:
+            return too_long
+        self.followups[token] = self.followups.get(token, 0) + 1
         written = Written(token, next(self._ids), str(body.get("content", "")), int(body.get("flags") or 0), True)
         self.messages[written.message_id] = written
         return _json(_message(written, loading=False))
@@ -241,6 +247,15 @@ async def _body(request: web.Request) -> dict[str, Any]:
         form = await request.post()
         return dict(json.loads(str(form.get("payload_json", "{}"))))
     return dict(await request.json())
+
+
+def _too_long(body: dict[str, Any]) -> web.Response | None:
+    """Discord's answer to content over its limit (2,000 characters; Components V2 carry none)."""
+    content = body.get("content")
+    if content is None or len(str(content)) <= 2000:
+        return None
+    error = {"content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]}}
+    return _json({"message": "Invalid Form Body", "code": 50035, "errors": error}, status=400)
 
 
 def _json(payload: object, status: int = 200) -> web.Response:

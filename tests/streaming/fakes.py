@@ -13,6 +13,20 @@ from bot.streaming.renderer import RateLimitedError
 
 T = TypeVar("T")
 
+CONTENT_LIMIT = 2000  # Discord refuses a message's content past this (50035 Invalid Form Body)
+COMPONENTS_V2_LIMIT = 4000  # the text of a Components V2 message, all its text displays together
+
+
+class TooLongError(Exception):
+    """What Discord answers a message over its limit: the request fails and nothing changes."""
+
+
+def check_length(content: str, view: Any | None) -> None:
+    v2 = view is not None and getattr(view, "has_components_v2", lambda: False)()
+    limit = COMPONENTS_V2_LIMIT if v2 else CONTENT_LIMIT
+    if len(content) > limit:
+        raise TooLongError(f"400 Bad Request (error code: 50035): content is {len(content)} characters, over {limit}")
+
 
 class FakeClock:
     """Virtual time: `sleep` returns when the driver moves time past its deadline, instantly in real time."""
@@ -65,7 +79,7 @@ class _Window:
 
 @dataclass
 class FakeChannel:
-    """Records creates/edits like Discord's message endpoints.
+    """Records creates/edits like Discord's message endpoints, refusing content over Discord's limits.
 
     With `pacers`, every answer carries Discord's rate-limit headers through the bot's own trace (the bucket's
     limit, remaining and reset; a fixed window from its first request, as Discord counts): creates and edits in a
@@ -179,6 +193,7 @@ class FakeSink:
         return bucket
 
     async def create(self, content: str, view: Any | None) -> int:
+        check_length(content, view)
         op = "edit" if self.create_kind() == "edit" else "create"
         bucket = await self._request(op)
         self._original_used = True
@@ -189,6 +204,7 @@ class FakeSink:
         return index
 
     async def edit(self, handle: int, content: str, view: Any | None) -> None:
+        check_length(content, view)
         bucket = await self._request("edit")
         self.channel.contents[handle] = content
         self.channel.requests.append(Request(self.channel.clock.now, "edit", handle, content, bucket, view))

@@ -6,6 +6,8 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 
+import pytest
+
 from bot.errors import GenerationInterrupted
 from bot.streaming.pacing import Lane
 from bot.streaming.renderer import STOPPED_MARK, WRITING_MARKER, StreamRenderer
@@ -145,7 +147,28 @@ async def test_rate_limit_headers_hold_the_channel_until_the_reset() -> None:
     headers = {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "3.0"}
     observe_response(pacers, "PATCH", "https://discord.com/api/v10/channels/42/messages/7", 200, headers)
     observe_response(pacers, "PATCH", "https://discord.com/api/v10/webhooks/1/abc/messages/9", 200, headers)
+    await clock.run(pacers.for_channel(43).acquire())  # other channels are not held
+    assert clock.now == 0.0
     await clock.run(pacers.for_channel(42).acquire())
     assert clock.now == 3.0
-    await clock.run(pacers.for_channel(43).acquire())  # other channels are not held
-    assert clock.now == 3.0
+
+
+LONG_NOTICE = (
+    "-# ✂️ This answer reached its length limit. **Continue** picks it up.\n"
+    "-# 3 older messages did not fit in my memory for this answer."
+)
+
+
+@pytest.mark.parametrize("chars", [1880, 1915, 1990, 3850])
+async def test_a_notice_never_pushes_a_message_past_discords_limit(chars: int) -> None:
+    clock = FakeClock()
+    channel = FakeChannel(clock)
+    sink = channel.sink()
+    pieces = words(chars // 5)  # "w12 " and the like: about five characters a word
+    renderer = StreamRenderer(sink, Lane(clock, clock.sleep), notice=LONG_NOTICE, idle_wait=idle(clock))
+    outcome = await clock.run(renderer.run(model(clock, pieces)))
+    assert outcome.status == "complete"  # the fake channel refuses content over 2,000 characters, as Discord does
+    visible = sink.visible()
+    assert all(len(m) <= DISCORD_LIMIT for m in visible)
+    assert visible[-1].endswith("\n\n" + LONG_NOTICE)
+    assert "\n".join(visible).removesuffix(LONG_NOTICE).split() == "".join(pieces).split()
