@@ -44,7 +44,7 @@ class GuildGate:
     def admit(self, guild_id: int | None) -> Ticket:
         """Take a place in line, or raise BusyError when the line is full."""
         admitted = self._admitted.get(guild_id, 0)
-        if admitted > self.limit * (1 + QUEUE_PER_SLOT):
+        if admitted >= self.limit * (1 + QUEUE_PER_SLOT):
             raise BusyError("I'm answering as many questions here as I can right now. Please try again in a minute.")
         self._admitted[guild_id] = admitted + 1
         self._semaphores.setdefault(guild_id, asyncio.Semaphore(self.limit))

@@ -313,6 +313,8 @@ class ConversationService:
                     await self.prune(channel_id)
                 except BotError:  # busy: the next answer's pass catches up
                     log.warning("Retention skipped for channel %d this time: the store is busy", channel_id)
+                except Exception:  # a background pass must never take anything down with it
+                    log.exception("Retention failed for channel %d", channel_id)
                 again = self._pruning[channel_id]
         finally:
             del self._pruning[channel_id]

@@ -35,6 +35,11 @@ def test_echoed_prefixes_are_dropped_and_nothing_else(pieces: list[str], shown: 
         (["The", " sky", " is", " blue"], "The"),  # no name starts like it: shown at once
         (["Bo", "ats", " float"], "Boats"),  # like "Bob" until its second piece
         (["assistant", ":", " Paris", " is"], "Paris"),  # the echo is dropped as soon as it is whole
+        # Starts like "Bob: …": held only until it has shown itself not to be one (40 characters at most).
+        (
+            ["Bob", " and", " Ann", " went", " to", " the", " market", " early", " on", " Monday"],
+            "Bob and Ann went to the market early on Monday",
+        ),
     ],
 )
 async def test_the_start_of_an_answer_is_shown_while_the_model_still_writes(
