@@ -35,7 +35,7 @@ class McpServerConfig(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
     command: str | None = None
     args: list[str] = Field(default_factory=list)
-    env: dict[str, str] = Field(default_factory=dict)  # the server's own environment (it never sees the bot's)
+    env: dict[str, SecretStr] = Field(default_factory=dict)  # the server's own environment (never the bot's); masked
     url: str | None = None
     allowlist: list[str] = Field(default_factory=list)  # tool names offered to models; none listed: none offered
 

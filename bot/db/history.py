@@ -151,7 +151,7 @@ def search_words(query: str) -> list[str]:
     return list(dict.fromkeys(words))[:SEARCH_MAX_WORDS]
 
 
-SEARCH_CANDIDATES = 200  # the newest matching turns considered; ranking every match of a busy channel is too slow
+SEARCH_CANDIDATES = 50  # the newest matching turns considered; ranking every match of a busy channel is too slow
 
 
 async def search_turns(
@@ -169,7 +169,10 @@ async def search_turns(
     else:
         # Whole (stemmed) words, not prefixes: a prefix query merges every matching term of every channel first.
         fts = f"place:c{int(channel_id)} AND (" + " OR ".join(f'"{w}"' for w in words) + ")"
-        hits = text("SELECT rowid AS id FROM turns_fts WHERE turns_fts MATCH :fts").bindparams(fts=fts)
+        # Newest first inside FTS5 itself, so it stops after enough matches instead of collecting them all.
+        hits = text(
+            "SELECT rowid AS id FROM turns_fts WHERE turns_fts MATCH :fts ORDER BY rowid DESC LIMIT :wanted"
+        ).bindparams(fts=fts, wanted=SEARCH_CANDIDATES + len(skip))
         found = hits.columns(column("id", Integer)).subquery("hits")
         query_ = select(*_TURN_COLUMNS).join(found, found.c.id == TurnRow.id)
     query_ = query_.where(TurnRow.channel_id == channel_id, TurnRow.status != AnswerStatus.STREAMING)

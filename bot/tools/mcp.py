@@ -137,7 +137,8 @@ class McpConnection:
 
         config = self.config
         if config.command is not None:
-            params = StdioServerParameters(command=config.command, args=config.args, env=config.env or None)
+            env = {name: value.get_secret_value() for name, value in config.env.items()}
+            params = StdioServerParameters(command=config.command, args=config.args, env=env or None)
             async with stdio_client(params) as streams:
                 yield streams
         else:

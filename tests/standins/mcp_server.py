@@ -1,7 +1,8 @@
-"""A real MCP server (the official SDK's MCPServer over stdio), started by the tests as a subprocess.
+"""A real MCP server (the official SDK's MCPServer over stdio), started by the tests as a subprocess; with
+`--http PORT` it serves streamable HTTP instead.
 
-Tools: `weather` (allowlisted in the tests), `shout`, and `crash`, which ends the server's process (to test that
-the bot survives a restart). `env_seen` reports which of the named environment variables the server can read.
+Tools: `weather` (allowlisted in the tests), `shout`, and `crash`, which ends the server's process (to test that the
+bot survives a restart). `env_seen` reports which of the named environment variables the server can read.
 """
 
 from __future__ import annotations
@@ -40,4 +41,7 @@ def crash() -> str:
 
 
 if __name__ == "__main__":
-    server.run("stdio")
+    if len(sys.argv) > 2 and sys.argv[1] == "--http":  # streamable HTTP on 127.0.0.1:PORT/mcp
+        server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    else:
+        server.run("stdio")

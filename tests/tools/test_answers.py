@@ -42,9 +42,11 @@ class HistorySink:
 
     def __init__(self) -> None:
         self.shown: list[list[str]] = []
+        self.created = asyncio.Event()
 
     async def create(self, page: Page) -> int:
         self.shown.append([page.text()])
+        self.created.set()
         return len(self.shown) - 1
 
     async def edit(self, handle: Any, page: Page) -> None:
@@ -123,3 +125,25 @@ async def test_a_model_that_takes_no_tools_is_offered_none(
     registry.default_model = "ok"
     await answers.answer(Question(PLACE, Asker(1, "Bob"), "Hello?", "mention"), WatchedSurface())
     assert "tools" not in chat_server.requests[0] or chat_server.requests[0]["tools"] is None
+
+
+class StoppableSurface(WatchedSurface):
+    def controls(self, question: Any, actions: Any) -> Any:
+        self.actions = actions
+        return super().controls(question, actions)
+
+
+async def test_stop_works_while_a_tool_runs(
+    database: Database, registry: ModelRegistry, chat_server: ChatServer
+) -> None:
+    answers, _ = await pipeline(database, registry, chat_server)
+    chat_server.tool_plan = [[("search_history", json.dumps({"query": "release"}))]]
+    surface = StoppableSurface()
+    question = Question(PLACE, Asker(1, "Bob"), "When does the release ship?", "mention")
+    asking = asyncio.create_task(answers.answer(question, surface))
+    await surface.watched.created.wait()  # the status line is up: the (slowed) search is running
+    surface.actions.stop()
+    outcome = await asyncio.wait_for(asking, 5)
+    assert outcome is not None and outcome.status == "interrupted"
+    assert surface.watched.shown[0][-1].endswith("-# ⏹️ Stopped.")
+    assert len(chat_server.requests) == 1  # the model was not asked again

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from bot.answers.question import Question
 from bot.app import Services
@@ -48,13 +50,16 @@ async def test_a_stdio_server_never_sees_the_bots_secrets(monkeypatch: pytest.Mo
     monkeypatch.setenv("DISCORD_TOKEN", "discord-secret")
     monkeypatch.setenv("HF_TOKEN", "hf_secret")
     config = standin()
-    config.env = {"STANDIN_OWN": "1"}  # what the operator gives this server is all it gets besides PATH, HOME…
+    config.env = {
+        "STANDIN_OWN": SecretStr("1")
+    }  # what the operator gives this server is all it gets besides PATH, HOME…
     manager = McpManager([config])
     await manager.start()
     try:
         env_seen = next(t for t in manager.tools() if t.spec.name == "env_seen")
         seen = await env_seen.run({"names": ["DISCORD_TOKEN", "HF_TOKEN", "STANDIN_OWN", "PATH"]}, PLACE)
         assert seen == "STANDIN_OWN,PATH"
+        assert "'1'" not in repr(config)  # an operator's token for the server stays masked in settings
     finally:
         await manager.close()
 
@@ -111,3 +116,34 @@ async def test_an_operator_plugs_in_a_server_and_an_answer_uses_its_tool(
     offered = [t["function"]["name"] for t in chat_server.requests[0]["tools"]]
     assert offered == ["search_history", "current_time", "calculate", "weather"]
     assert ready is not None and ready.startswith("MCP server broken: ")
+
+
+async def test_a_streamable_http_server_is_used_by_url(unused_tcp_port: int) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, SERVER, "--http", str(unused_tcp_port), stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        await _listening(unused_tcp_port)
+        url = f"http://127.0.0.1:{unused_tcp_port}/mcp"
+        manager = McpManager([McpServerConfig(name="web", url=url, allowlist=["shout"])])
+        await manager.start()
+        try:
+            [shout] = manager.tools()
+            assert shout.spec.source == "web" and await shout.run({"text": "hi"}, PLACE) == "HI"
+        finally:
+            await manager.close()
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def _listening(port: int) -> None:
+    for _ in range(200):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return
+    raise AssertionError("the MCP server did not start")
