@@ -26,7 +26,7 @@ IdRange = Annotated[list[int] | None, NoDecode]
 def _split(value: object) -> list[str]:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
-    return list(value) if isinstance(value, list | tuple) else []
+    return [str(part).strip() for part in value] if isinstance(value, list | tuple) else []  # [0, 1] from code
 
 
 class McpServerConfig(BaseModel):
