@@ -7,7 +7,7 @@ import pytest
 
 from bot.discord_bot import HFBot
 from bot.ops.server import OpsServer
-from tests.cogs.conftest import services, simcord_bot  # noqa: F401  (the same bot and services as the cog tests)
+from tests.cogs.conftest import message_layout, services, simcord_bot  # noqa: F401  (the cog tests' bot and services)
 
 
 @pytest.fixture
