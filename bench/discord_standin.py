@@ -5,6 +5,10 @@ Per channel, 5 message creates per 5 s and 5 message edits per 5 s, counted apar
 2 s; and a hidden per-channel sub-limit on interaction webhooks that shows up only as a `X-RateLimit-Scope: shared`
 429. Windows are fixed from their first request, as Discord's buckets work. Every accepted request is recorded with
 its time, so a benchmark can replay what a user saw.
+
+It refuses what Discord refuses about a message's shape: content over 2,000 characters; with the Components V2
+flag, any content or embeds, or more than 4,000 characters across its text displays; and an edit that drops the
+flag from a message that has it.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ LIMIT, WINDOW = 5, 5.0
 WEBHOOK_LIMIT, WEBHOOK_WINDOW = 5, 2.0
 SHARED_LIMIT, SHARED_WINDOW = 12, 5.0  # hidden: interaction requests per channel
 APPLICATION_ID = 1
+COMPONENTS_V2 = 1 << 15
+CONTENT_LIMIT, TEXT_DISPLAY_LIMIT = 2000, 4000
 
 
 @dataclass
@@ -36,6 +42,45 @@ class Seen:
     content: str
     token: str = ""
     flags: int = 0
+    buttons: tuple[str, ...] = ()  # the labels of the message's buttons
+
+
+def _walk(components: object) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = []
+    for component in components if isinstance(components, list) else []:
+        if isinstance(component, dict):
+            found.append(component)
+            found.extend(_walk(component.get("components")))
+    return found
+
+
+def shown_text(body: dict[str, object]) -> str:
+    """What a reader sees as text: the content, or the text displays one after another."""
+    texts = [str(c.get("content", "")) for c in _walk(body.get("components")) if c.get("type") == 10]
+    return "\n\n".join(texts) if texts else str(body.get("content") or "")
+
+
+def refusal(body: dict[str, object], previous_flags: int | None) -> str | None:
+    """Why Discord would refuse this message body (None when it would not)."""
+    flags = int(body.get("flags") or 0)
+    if "flags" not in body and previous_flags is not None:
+        flags = previous_flags  # an edit that does not mention flags keeps them
+    content = str(body.get("content") or "")
+    if previous_flags is not None and previous_flags & COMPONENTS_V2 and not flags & COMPONENTS_V2:
+        return "the components_v2 flag cannot be removed"
+    if flags & COMPONENTS_V2:
+        if content or body.get("embeds"):
+            return "components_v2 messages cannot contain content or embeds"
+        total = sum(len(str(c.get("content", ""))) for c in _walk(body.get("components")) if c.get("type") == 10)
+        if total > TEXT_DISPLAY_LIMIT:
+            return f"text displays hold {total} characters, over {TEXT_DISPLAY_LIMIT}"
+    elif len(content) > CONTENT_LIMIT:
+        return f"content of {len(content)} characters, over {CONTENT_LIMIT}"
+    return None
+
+
+def buttons(body: dict[str, object]) -> tuple[str, ...]:
+    return tuple(str(c.get("label", "")) for c in _walk(body.get("components")) if c.get("type") == 2)
 
 
 @dataclass
@@ -50,6 +95,8 @@ class DiscordStandin:
     callbacks: dict[str, float] = field(default_factory=dict)  # interaction id -> when its acknowledgement came
     original: dict[str, dict[str, object]] = field(default_factory=dict)  # token -> its callback body
     original_ids: dict[str, int] = field(default_factory=dict)  # token -> the id of its response message
+    flags_of: dict[int, int] = field(default_factory=dict)  # message id -> its flags
+    refused_shapes: list[str] = field(default_factory=list)  # bodies refused for their shape, and why
     url: str = ""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _runner: web.AppRunner | None = None
@@ -69,6 +116,8 @@ class DiscordStandin:
         app.router.add_put("/api/v10/channels/{channel}/messages/{message}/reactions/{emoji}/@me", self._empty)
         app.router.add_delete("/api/v10/channels/{channel}/messages/{message}/reactions/{emoji}/@me", self._empty)
         app.router.add_post("/api/v10/channels/{channel}/typing", self._empty)
+        app.router.add_get("/_records", self._records)  # for a bench that runs this in a process of its own
+        app.router.add_post("/_tokens", self._tokens)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -79,6 +128,22 @@ class DiscordStandin:
     async def stop(self) -> None:
         if self._runner:
             await self._runner.cleanup()
+
+    async def _records(self, _request: web.Request) -> web.Response:
+        seen = [vars(s) for s in self.seen]
+        return _json(
+            {
+                "callbacks": self.callbacks,
+                "original": self.original,
+                "original_ids": self.original_ids,
+                "seen": seen,
+                "rejected_by": self.rejected_by,
+            }
+        )
+
+    async def _tokens(self, request: web.Request) -> web.Response:
+        self.channel_of_token.update({str(k): int(v) for k, v in (await request.json()).items()})
+        return _json({})
 
     async def _empty(self, _request: web.Request) -> web.Response:
         return web.Response(status=204)
@@ -190,9 +255,23 @@ class DiscordStandin:
         message_id = next(self._ids) if message in (None, "@original") else int(message)
         if message == "@original":
             message_id = self.original_ids.setdefault(token, message_id)
-        flags = int(body.get("flags") or 0)
-        self.seen.append(Seen(now, channel, message_id, str(body.get("content", "")), token, flags))
+        refused = self._shape(body, message_id, editing)
+        if refused is not None:
+            return refused
+        flags = self.flags_of[message_id]
+        self.seen.append(Seen(now, channel, message_id, shown_text(body), token, flags, buttons(body)))
         return _json(_message_payload(channel, message_id, str(body.get("content", ""))), headers=limited)
+
+    def _shape(self, body: dict[str, object], message_id: int, editing: bool) -> web.Response | None:
+        """A 400 for a body Discord would refuse; otherwise the message's flags are remembered."""
+        previous = self.flags_of.get(message_id) if editing else None
+        why = refusal(body, previous)
+        if why is not None:
+            self.refused_shapes.append(why)
+            return _json({"message": f"Invalid Form Body: {why}", "code": 50035}, status=400)
+        flags = int(body.get("flags") or 0)
+        self.flags_of[message_id] = flags if "flags" in body or previous is None else previous
+        return None
 
     async def _message(self, request: web.Request) -> web.Response:
         channel = int(request.match_info["channel"])
@@ -205,7 +284,11 @@ class DiscordStandin:
             return limited
         body = await _body(request)
         message_id = int(request.match_info.get("message") or next(self._ids))
-        self.seen.append(Seen(time.monotonic(), channel, message_id, str(body.get("content", ""))))
+        refused = self._shape(body, message_id, editing)
+        if refused is not None:
+            return refused
+        flags = self.flags_of[message_id]
+        self.seen.append(Seen(time.monotonic(), channel, message_id, shown_text(body), "", flags, buttons(body)))
         return _json(_message_payload(channel, message_id, str(body.get("content", ""))), headers=limited)
 
 

@@ -45,12 +45,13 @@ class Surface:
     def lane(self, pacers, channel_id):
         return pacers.for_channel(channel_id)
     async def acknowledge(self, queued): pass
+    async def waiting(self): pass
     async def refuse(self, message): self.refusal = message
     async def note(self, message): pass
     def sink(self): return self
-    async def create(self, content, view):
-        self.messages.append(content); return len(self.messages) - 1
-    async def edit(self, handle, content, view): self.messages[handle] = content
+    async def create(self, page):
+        self.messages.append(page.text()); return len(self.messages) - 1
+    async def edit(self, handle, page): self.messages[handle] = page.text()
     async def player(self): raise RuntimeError
     def controls(self, question, actions): return NO_CONTROLS
     async def finished(self, outcome): pass

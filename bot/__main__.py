@@ -15,7 +15,7 @@ import sys
 from bot.app import Services
 from bot.db.migrate import upgrade
 from bot.domain import Overrides
-from bot.errors import BotError
+from bot.errors import BotError, ConfigError
 from bot.logs import configure_logging
 from bot.settings import Settings
 
@@ -93,6 +93,9 @@ def cli() -> None:
     except BotError as exc:
         print(exc.user_message, file=sys.stderr)
         sys.exit(1)
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        sys.exit(2)
     except KeyboardInterrupt:
         sys.exit(130)
 

@@ -18,7 +18,8 @@ from bot.answers.service import AnswerService
 from bot.db.database import Database
 from bot.db.engine import PoolSettings
 from bot.generation import facade
-from bot.generation.builder import build_registry, local_pool
+from bot.generation.builder import build_registry
+from bot.generation.local_kind import LocalKind, check_local_extra
 from bot.generation.registry import ModelRegistry
 from bot.ops.server import Check, OpsServer
 from bot.services.conversation import ConversationService, Retention
@@ -28,9 +29,12 @@ from bot.services.origins import ThreadOrigins
 from bot.services.personas import PersonaService
 from bot.services.readiness import store_checks
 from bot.services.settings import PlaceSettingsService
+from bot.services.tools import ToolService
 from bot.services.usage import UsageService
 from bot.settings import Settings
 from bot.streaming.pacing import PacerRegistry
+from bot.tools.mcp import McpManager
+from bot.tools.stage import ToolLimits
 from bot.voice.manager import VoiceManager
 
 
@@ -48,6 +52,7 @@ class Services:
     voice: VoiceManager | None
     lease: ProcessLease
     origins: ThreadOrigins
+    tools: ToolService
     readiness: dict[str, Check] = field(default_factory=dict)  # what `/readyz` asks; the bot adds its gateway
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
@@ -80,19 +85,30 @@ class Services:
         serve_ops: bool,
         owner_key: str,
     ) -> Services:
+        if registry is None:
+            check_local_extra(settings)  # before anything opens: a configuration mistake starts nothing
         pool = PoolSettings(settings.database_pool_size, settings.database_max_overflow, settings.database_pool_timeout)
         db = await Database.open(settings.database_url, pool=pool)
         stack.push_async_callback(db.close)
         lease = ProcessLease(db, owner_key, settings.process_lease_seconds)
         await lease.start()
         stack.push_async_callback(lease.close)
-        models = None
+        local = None
         if registry is None:
-            models = local_pool(settings)
-            registry = build_registry(settings, models)
+            local = LocalKind(settings)  # imports torch only when a local model is first used
+            registry = build_registry(settings, local)
         stack.callback(registry.close)
         if voice is not None:
             stack.push_async_callback(voice.close)
+        tools = ToolService(
+            db,
+            limits=ToolLimits(settings.tool_max_rounds, settings.tool_timeout_seconds, settings.tool_output_chars),
+            time_zone=settings.time_zone,
+        )
+        mcp = McpManager(settings.mcp_servers)
+        await mcp.start()  # a server that fails is logged and left out; /readyz names it
+        stack.push_async_callback(mcp.close)
+        tools.catalogue.add_source(mcp)
         retention = Retention(settings.history_max_turns, timedelta(days=settings.history_max_age_days))
         conversations = ConversationService(
             db,
@@ -102,6 +118,7 @@ class Services:
             max_new_tokens=settings.max_new_tokens,
             seed=settings.generation_seed,
             owner=lease.instance,
+            tools=tools,
         )
         stack.push_async_callback(conversations.drain)
         pacers = PacerRegistry()
@@ -117,7 +134,7 @@ class Services:
         )
         stack.push_async_callback(answers.shutdown)  # first to run: answers finish while everything else is open
         # The seed API, in this process, is a view over this registry (no second copy of any model).
-        seed = facade.HuggingFaceGenerator(settings, registry, models, voice.speak_anywhere if voice else None)
+        seed = facade.HuggingFaceGenerator(settings, registry, local, voice.speak_anywhere if voice else None)
         facade.use_generator(seed)
         stack.callback(facade.use_generator, None)
         services = cls(
@@ -133,9 +150,12 @@ class Services:
             voice=voice,
             lease=lease,
             origins=ThreadOrigins(db),
+            tools=tools,
             readiness=store_checks(db, registry),
             _stack=stack,
         )
+        if settings.mcp_servers:
+            services.readiness["mcp_servers"] = mcp.check
         if serve_ops and settings.metrics_port is not None:
             ops = OpsServer(settings.metrics_host, settings.metrics_port, services.readiness)
             await ops.start()

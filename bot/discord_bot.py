@@ -83,7 +83,9 @@ class HFBot(commands.AutoShardedBot):
         )
         self.services = services
         self.settings: Settings = services.settings
-        self.surfaces = DiscordSurfaces(services.voice, services.settings.admin_user_ids)
+        self.surfaces = DiscordSurfaces(
+            services.voice, services.settings.admin_user_ids, services.settings.message_layout
+        )
         services.readiness["gateway"] = self._gateway_ready
         self.started_at = time.monotonic()
         self._recovered = False

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal, NotRequired, TypedDict
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 Scope = Literal["channel", "guild", "global"]
 
 
@@ -20,6 +20,9 @@ class ChatMessage(TypedDict):
     role: Role
     content: str
     images: NotRequired[list[str]]  # data URLs, for models that take images (sent as OpenAI `image_url` parts)
+    tool_calls: NotRequired[list[dict[str, Any]]]  # an assistant turn that called tools (OpenAI's shape)
+    tool_call_id: NotRequired[str]  # a tool message: the call it answers
+    name: NotRequired[str]  # a tool message: the tool's name
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +180,7 @@ class Turn:
     guild_id: int | None = None
     message_ids: str | None = None  # the answer's Discord messages, "channel:message,…" (for crash recovery)
     owner: str | None = None  # while it streams: the process instance answering it
+    tools_used: str | None = None  # an answer that called tools: their names ("search_history, calculate")
 
 
 def params_for(

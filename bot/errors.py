@@ -54,3 +54,9 @@ class NotFoundError(BotError):
 
 class PermissionDeniedError(BotError):
     """The caller may not do this."""
+
+
+class ConfigError(Exception):
+    """An operator's mistake in the configuration, found at start-up: the message says what to change.
+
+    Not a `BotError`: no Discord user ever reads it; the command line prints it and exits."""

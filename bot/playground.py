@@ -15,7 +15,9 @@ from bot.domain import NO_OVERRIDES, Asker, Overrides, Place
 from bot.errors import BotError
 from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService
+from bot.streaming.page import Page
 from bot.streaming.renderer import WRITING_MARKER, Outcome
+from bot.streaming.splitting import COMPONENTS_LIMIT
 from bot.voice.player import GuildPlayer
 
 TERMINAL = Place(guild_id=None, channel_id=0)  # the interactive chat's conversation, kept between runs
@@ -41,21 +43,23 @@ class Unpaced:
 
 
 class TerminalSink:
-    """Writes each message's new text as it grows (the streaming marker is never printed)."""
+    """Writes each message's new text as it grows (the streaming marker is never printed), its notice after it."""
+
+    message_limit = COMPONENTS_LIMIT  # a terminal has no limit; long answers still come in readable parts
 
     def __init__(self, out: TextIO) -> None:
         self._out = out
         self._printed: list[str] = []
 
-    async def create(self, content: str, view: Any | None) -> int:
+    async def create(self, page: Page) -> int:
         if self._printed:
             self._out.write("\n")
         self._printed.append("")
-        await self.edit(len(self._printed) - 1, content, view)
+        await self.edit(len(self._printed) - 1, page)
         return len(self._printed) - 1
 
-    async def edit(self, handle: Any, content: str, view: Any | None) -> None:
-        text = content.removesuffix(WRITING_MARKER)
+    async def edit(self, handle: Any, page: Page) -> None:
+        text = Page(page.body.removesuffix(WRITING_MARKER), page.notice).text()
         done = self._printed[handle]
         if text.startswith(done) and len(text) > len(done):
             self._out.write(text[len(done) :])
@@ -73,6 +77,9 @@ class TerminalSurface:
 
     async def acknowledge(self, queued: bool) -> None:
         return None
+
+    async def waiting(self) -> None:
+        print("[waiting for a turn]", file=sys.stderr)
 
     async def refuse(self, message: str) -> None:
         self.refusal = message

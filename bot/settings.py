@@ -5,12 +5,14 @@ Nothing else in the project reads `os.environ`. Secrets are `SecretStr`, so they
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -24,7 +26,24 @@ IdRange = Annotated[list[int] | None, NoDecode]
 def _split(value: object) -> list[str]:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
-    return list(value) if isinstance(value, list | tuple) else []
+    return [str(part).strip() for part in value] if isinstance(value, list | tuple) else []  # [0, 1] from code
+
+
+class McpServerConfig(BaseModel):
+    """One MCP server: a stdio command (with args and env) or a streamable-HTTP URL, and the tools it may offer."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    command: str | None = None
+    args: list[str] = Field(default_factory=list)
+    env: dict[str, SecretStr] = Field(default_factory=dict)  # the server's own environment (never the bot's); masked
+    url: str | None = None
+    allowlist: list[str] = Field(default_factory=list)  # tool names offered to models; none listed: none offered
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> McpServerConfig:
+        if (self.command is None) == (self.url is None):
+            raise ValueError(f"MCP server {self.name!r} needs exactly one of `command` or `url`")
+        return self
 
 
 class Settings(BaseSettings):
@@ -38,11 +57,13 @@ class Settings(BaseSettings):
     sync_commands: bool = True  # exactly one process of a sharded bot should sync the slash commands
     discord_proxy: str | None = None  # send Discord REST through this HTTP proxy (a shared rate-limit proxy)
     admin_user_ids: IdList = Field(default_factory=list)
+    message_layout: Literal["components", "classic"] = "components"  # Components V2 (4,000 characters) or content
 
     # Models
     default_model: str = "smollm2"
     api_models: CommaList = Field(default_factory=list)
     vision_models: CommaList = Field(default_factory=list)  # API models that take images
+    tool_models: CommaList = Field(default_factory=list)  # API models whose server returns OpenAI `tool_calls`
     local_models: CommaList = Field(default_factory=list)
     hf_token: SecretStr | None = None
     hf_base_url: str | None = None
@@ -81,6 +102,13 @@ class Settings(BaseSettings):
     voice_idle_seconds: float = 300.0
     google_application_credentials: Path | None = None
 
+    # Tools
+    tool_max_rounds: int = Field(default=4, ge=0, le=16)  # tool rounds per answer before it must answer
+    tool_timeout_seconds: float = Field(default=15.0, gt=0)  # each tool call's deadline
+    tool_output_chars: int = Field(default=4000, ge=100)  # a tool's output is cut to this before the model reads it
+    mcp_servers: Annotated[list[McpServerConfig], NoDecode] = Field(default_factory=list)  # JSON list, see README
+    time_zone: str | None = None  # IANA name (Europe/Paris): `current_time` gives it besides UTC
+
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
 
@@ -113,7 +141,28 @@ class Settings(BaseSettings):
     def database_backend(self) -> str:
         return make_url(self.database_url).get_backend_name()
 
-    @field_validator("api_models", "local_models", "vision_models", mode="before")
+    @field_validator("mcp_servers", mode="before")
+    @classmethod
+    def _mcp(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                return json.loads(value) if value.strip() else []
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"MCP_SERVERS is not valid JSON: {exc}") from exc
+        return value
+
+    @field_validator("time_zone", mode="before")
+    @classmethod
+    def _zone(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        try:
+            ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"TIME_ZONE {value!r} is not a known time zone (e.g. Europe/Paris)") from exc
+        return value
+
+    @field_validator("api_models", "local_models", "vision_models", "tool_models", mode="before")
     @classmethod
     def _names(cls, value: object) -> list[str]:
         return _split(value)

@@ -20,6 +20,7 @@ from bot.discord_bot import HFBot
 from bot.discord_ui.attachments import read_attachments, reply_chain
 from bot.discord_ui.origins import ThreadOrigin, in_forum, post_text
 from bot.discord_ui.places import place_of
+from bot.discord_ui.surfaces import show_typing
 from bot.discord_ui.threads import open_thread
 from bot.domain import Asker, Extras, Place
 from bot.services.conversation import ONLY_ATTACHED
@@ -67,21 +68,24 @@ class Conversation(commands.Cog):
             return "dm", None
         mention = self.bot.user in message.mentions or self._replies_to_me(message)
         if mention and not isinstance(message.channel, discord.TextChannel):
-            return "mention", None  # no auto_thread outside a text channel: nothing to read before the typing
+            return "mention", None  # no auto_thread outside a text channel: nothing to read
+        if mention:  # a question for certain: acknowledged before the settings (auto_thread) are read
+            await show_typing(message.channel)
         resolved = await self.bot.services.places.resolved(place_of(message.channel, message.guild))
         return ("mention" if mention else "chat" if resolved.persona_chat else None), resolved
 
     async def _where(
-        self, message: discord.Message, text: str, resolved: Resolved | None, me: discord.abc.Snowflake
+        self, message: discord.Message, text: str, resolved: Resolved | None, me: discord.abc.Snowflake, typing: bool
     ) -> tuple[Place, Surface]:
-        """Where the answer goes: a reply here, or (auto_thread) a thread opened on the question."""
+        """Where the answer goes: a reply here, or (auto_thread) a thread opened on the question. `typing`: the
+        channel's typing indicator was already shown."""
         place = place_of(message.channel, message.guild)
         channel = message.channel
         if resolved is None or not resolved.auto_thread or not isinstance(channel, discord.TextChannel):
-            return place, self.bot.surfaces.message(message, me)
+            return place, self.bot.surfaces.message(message, me, typing)
         thread = await open_thread(message, text)
         if thread is None:  # no Create Public Threads: the answer stays in the channel
-            return place, self.bot.surfaces.message(message, me)
+            return place, self.bot.surfaces.message(message, me, typing)
         place = Place(place.guild_id, thread.id, parent_id=channel.id)
         try:  # the conversation goes on there without mentions
             await self.bot.services.places.set_flag(place, "channel", "persona_chat", True, message.author.id)
@@ -107,7 +111,8 @@ class Conversation(commands.Cog):
             return
         me = self.bot.user
         assert me is not None
-        place, surface = await self._where(message, text, resolved, me)
+        typing = path == "mention" and resolved is not None  # see _path
+        place, surface = await self._where(message, text, resolved, me, typing)
         question = Question(
             place=place,
             asker=Asker(message.author.id, message.author.display_name),

@@ -18,6 +18,13 @@ target_metadata = Base.metadata
 MIGRATION_LOCK = 0x6866_6274
 
 
+SEARCH_OBJECTS = ("turns_fts", "ix_turns_content_search")  # full-text search: raw SQL in 0008, not in the models
+
+
+def _include(obj: object, name: str | None, kind: str, reflected: bool, compare_to: object) -> bool:
+    return not (name or "").startswith(SEARCH_OBJECTS)
+
+
 def _url() -> str:
     url = config.attributes.get("database_url")
     if url:
@@ -35,6 +42,7 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         target_metadata=target_metadata,
         render_as_batch=is_sqlite,  # SQLite cannot ALTER most things in place
         compare_type=True,
+        include_object=_include,
     )
 
 

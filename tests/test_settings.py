@@ -41,3 +41,10 @@ def test_lists_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     shown = repr(settings) + str(settings) + str(settings.model_dump())
     assert "discord-secret-value" not in shown and "hf_secret_value" not in shown
     assert settings.hf_token is not None and settings.hf_token.get_secret_value() == "hf_secret_value"
+
+
+def test_shard_ids_from_the_environment_or_from_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHARD_IDS", "0-2,5")
+    assert Settings(_env_file=None).shard_ids == [0, 1, 2, 5]  # type: ignore[call-arg]
+    built = Settings(_env_file=None, shard_count=2, shard_ids=[1])  # type: ignore[call-arg]
+    assert built.shard_ids == [1] and built.owner_key() == "shards:1"

@@ -44,6 +44,7 @@ SHUTDOWN_GRACE_SECONDS = 20.0
 STOP_GRACE_SECONDS = 5.0
 SPEECH_WAIT_SECONDS = 120.0  # the slot waits this long at most for an answer's speech to end
 STORED_WAIT_SECONDS = 5.0  # Regenerate/Continue pressed the instant an answer ends waits this long for its row
+ACK_PRIORITY_SECONDS = 1.0  # the longest an acknowledged answer waits for a burst's other acknowledgements
 GENERIC = "Something went wrong on my side. The bot's operators can find the details in its log."
 ReasoningDisplay = Literal["hidden", "spoiler"]
 THINKING = "-# 💭 Thinking…"
@@ -80,6 +81,38 @@ class _Actions:
         await self._service.answer(self._question.again(path, self._reply.answer_turn_id), surface)
 
 
+class AcknowledgementsFirst:
+    """Acknowledgements go before every other step of a burst.
+
+    Each acknowledgement has a 3 s deadline and costs little; everything after it (store reads, generation, edits)
+    has none. While acknowledgements are on their way, answers already acknowledged wait for them to be sent (at most
+    `ACK_PRIORITY_SECONDS`, so a steady stream of questions cannot starve answers), which keeps the event loop free
+    for the acknowledgements of a burst.
+    """
+
+    def __init__(self) -> None:
+        self._pending = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+
+    @asynccontextmanager
+    async def acknowledging(self) -> AsyncIterator[None]:
+        self._pending += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self._pending -= 1
+            if self._pending == 0:
+                self._quiet.set()
+
+    async def settled(self) -> None:
+        if self._pending:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ACK_PRIORITY_SECONDS):
+                    await self._quiet.wait()
+
+
 class AnswerService:
     def __init__(
         self,
@@ -98,6 +131,7 @@ class AnswerService:
         self.running_turns: set[int] = set()  # stored answers streaming in this process right now
         self._answer_ids = itertools.count(1)
         self._generated: deque[tuple[float, int]] = deque(maxlen=10_000)  # (when, tokens) of finished answers
+        self._acks = AcknowledgementsFirst()
 
     async def answer(self, question: Question, surface: Surface) -> Outcome | None:
         """Answer one question on its surface. Never raises: every failure is told to the asker and logged."""
@@ -116,10 +150,14 @@ class AnswerService:
         try:
             # Acknowledge before anything that waits for the store, the network or a lock: Discord forgets an
             # interaction not acknowledged within 3 s, and under a burst those waits add up.
-            await surface.acknowledge(queued=ticket.waits)
+            async with self._acks.acknowledging():
+                await surface.acknowledge(queued=ticket.waits)
+            await self._acks.settled()
             await self.cooldowns.check(question.asker.id)
             if self.usage is not None and question.path != "continue":  # before anything is generated
                 await self.usage.check(question.place.guild_id, question.asker.id)
+            if ticket.waits:
+                await surface.waiting()
             extras = await question.gather() if question.gather is not None else None
             async with self._slot(ticket, question.received_at):
                 reply = await self._start(question, extras)
@@ -206,8 +244,12 @@ class AnswerService:
             if len(handles) == 1:
                 metrics.first_visible.labels(question.path).observe(time.monotonic() - question.received_at)
             ids = [(h.channel.id, h.id) for h in handles if hasattr(h, "channel") and hasattr(h, "id")]
-            if ids:
+            if not ids:
+                return
+            try:
                 await self.conversations.record_messages(reply, ids)
+            except BusyError:  # only crash recovery needs them: the answer goes on
+                log.warning("Answer %d goes on without its message ids stored (the store is busy)", answer_id)
 
         renderer = StreamRenderer(
             surface.sink(),
@@ -215,7 +257,7 @@ class AnswerService:
             controls.streaming,
             finishing=finishing,
             on_created=created,
-            waiting_text=lambda: THINKING if reply.thinking else None,
+            waiting_text=lambda: reply.tool_status or (THINKING if reply.thinking else None),
         )
         actions.renderer = renderer
         outcome = renderer.outcome

@@ -46,7 +46,11 @@ class Surface(Protocol):
         """Which pacing lane the answer's messages are written through."""
 
     async def acknowledge(self, queued: bool) -> None:
-        """Show at once that the question was taken (and, when `queued`, that it waits for its turn)."""
+        """Show at once that the question was taken; `queued` says it will wait behind others (so a slash command's
+        response is deferred privately). Only this runs before the burst's other acknowledgements are out."""
+
+    async def waiting(self) -> None:
+        """Tell the asker the question waits for its turn behind others (after the acknowledgement)."""
 
     async def refuse(self, message: str) -> None:
         """Tell only the asker why there is no answer; leave nothing public behind."""

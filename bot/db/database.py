@@ -20,7 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.db.engine import PoolSettings, is_sqlite, make_engine, make_sessionmaker, make_write_engine
-from bot.db.migrate import upgrade
+from bot.db.migrate import upgrade_unless_at_head
 from bot.errors import StoreBusyError
 
 log = logging.getLogger(__name__)
@@ -64,11 +64,17 @@ class Database:
 
     @classmethod
     async def open(cls, url: str, migrate: bool = True, pool: PoolSettings | None = None) -> Database:
-        """Upgrade the schema to head (the bot and the playground always do), then connect."""
-        if migrate:
-            await upgrade(url)
+        """Connect, and upgrade the schema to head first when it is not there (the bot and the playground always
+        check)."""
+        db = cls(make_engine(url, pool), make_write_engine(url) if is_sqlite(url) else None)
+        try:
+            if migrate:
+                await upgrade_unless_at_head(db.engine, url)
+        except BaseException:
+            await db.close()
+            raise
         log.info("Database ready: %s", make_url(url).render_as_string(hide_password=True))
-        return cls(make_engine(url, pool), make_write_engine(url) if is_sqlite(url) else None)
+        return db
 
     async def close(self) -> None:
         if self._write_engine is not None:

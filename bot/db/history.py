@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Integer, column, delete, func, literal_column, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import TurnRow, utcnow
@@ -29,6 +31,7 @@ def _turn(row: TurnRow) -> Turn:
         guild_id=row.guild_id,
         message_ids=row.message_ids,
         owner=row.owner,
+        tools_used=row.tools_used,
     )
 
 
@@ -134,3 +137,52 @@ async def prune_channel(session: AsyncSession, channel_id: int, max_turns: int, 
     stale = or_(TurnRow.created_at < utcnow() - max_age, TurnRow.id <= boundary)
     result = await session.execute(delete(TurnRow).where(TurnRow.channel_id == channel_id, stale))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+SEARCH_MIN_CHARS = 3  # shorter words ("a", "we", "is") match nearly every turn and say nothing
+SEARCH_MAX_WORDS = 8
+_WORD = re.compile(r"\w+")
+
+
+def search_words(query: str) -> list[str]:
+    """The words of a search, lower-cased and deduplicated: letters and digits only, so no search syntax of either
+    database's can be smuggled in."""
+    words = [w.lower() for w in _WORD.findall(query) if len(w) >= SEARCH_MIN_CHARS]
+    return list(dict.fromkeys(words))[:SEARCH_MAX_WORDS]
+
+
+SEARCH_CANDIDATES = 50  # the newest matching turns considered; ranking every match of a busy channel is too slow
+
+
+async def search_turns(
+    session: AsyncSession, channel_id: int, query: str, limit: int, skip: Sequence[int] = ()
+) -> list[Turn]:
+    """Finished turns of one channel (or thread) matching any word of `query`: of the newest matches, those with the
+    most of its words first, then the newest. `skip` leaves out turns the caller already has (the model's context)."""
+    words = search_words(query)
+    if not words:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        vector = func.to_tsvector(literal_column("'simple'"), TurnRow.content)
+        tsquery = func.to_tsquery(literal_column("'simple'"), " | ".join(f"{w}:*" for w in words))
+        query_ = select(*_TURN_COLUMNS).where(vector.op("@@")(tsquery))
+    else:
+        # Whole (stemmed) words, not prefixes: a prefix query merges every matching term of every channel first.
+        fts = f"place:c{int(channel_id)} AND (" + " OR ".join(f'"{w}"' for w in words) + ")"
+        # Newest first inside FTS5 itself, so it stops after enough matches instead of collecting them all.
+        hits = text(
+            "SELECT rowid AS id FROM turns_fts WHERE turns_fts MATCH :fts ORDER BY rowid DESC LIMIT :wanted"
+        ).bindparams(fts=fts, wanted=SEARCH_CANDIDATES + len(skip))
+        found = hits.columns(column("id", Integer)).subquery("hits")
+        query_ = select(*_TURN_COLUMNS).join(found, found.c.id == TurnRow.id)
+    query_ = query_.where(TurnRow.channel_id == channel_id, TurnRow.status != AnswerStatus.STREAMING)
+    if skip:
+        query_ = query_.where(TurnRow.id.not_in(list(skip)))
+    rows = (await session.execute(query_.order_by(TurnRow.id.desc()).limit(SEARCH_CANDIDATES))).all()
+    turns = [Turn(*row) for row in rows]
+    return sorted(turns, key=lambda t: -_matched(t.content, words))[:limit]  # stable: newest first among equals
+
+
+def _matched(content: str, words: Sequence[str]) -> int:
+    lowered = content.lower()
+    return sum(1 for word in words if word[:5] in lowered)  # a word's stem, roughly: "decided" counts for "decide"

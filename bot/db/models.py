@@ -88,6 +88,7 @@ class TurnRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="complete")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     owner: Mapped[str | None] = mapped_column(String(36))  # the process instance streaming it (see ProcessRow)
+    tools_used: Mapped[str | None] = mapped_column(String(200))  # "search_history, calculate": names, never output
 
 
 class PlaceSettingRow(Base):
@@ -180,3 +181,17 @@ class ProcessRow(Base):
     owner_key: Mapped[str] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ToolSwitchRow(Base):
+    """A server's choice for one tool; a tool with no row is on (built-ins and allowlisted MCP tools alike)."""
+
+    __tablename__ = "tool_switches"
+    __table_args__ = (UniqueConstraint("guild_id", "tool", name="uq_tool_switches_guild_id_tool"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guild_id: Mapped[int] = mapped_column(BigInteger)
+    tool: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    updated_by: Mapped[int | None] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

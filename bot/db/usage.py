@@ -65,10 +65,10 @@ async def top(
     return [(key, int(total)) for key, total in (await session.execute(query)).all()]
 
 
-async def quota(session: AsyncSession, guild_id: int, subject: str) -> int | None:
-    return await session.scalar(
-        select(QuotaRow.daily_tokens).where(QuotaRow.guild_id == guild_id, QuotaRow.subject == subject)
-    )
+async def quotas(session: AsyncSession, guild_id: int) -> dict[str, int]:
+    """A server's own quotas by subject ("member", "server"); a subject it never set is absent."""
+    rows = await session.execute(select(QuotaRow.subject, QuotaRow.daily_tokens).where(QuotaRow.guild_id == guild_id))
+    return {subject: tokens for subject, tokens in rows.all()}
 
 
 async def set_quota(session: AsyncSession, guild_id: int, subject: str, daily_tokens: int, actor_id: int) -> None:

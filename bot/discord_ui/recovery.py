@@ -6,8 +6,11 @@ import logging
 
 import discord
 
+from bot.discord_ui.layouts import ClassicLayout, layout_of, page_of
+from bot.discord_ui.sinks import NO_PINGS
 from bot.domain import Turn
 from bot.services.conversation import MESSAGE_ID_SEPARATOR, ConversationService
+from bot.streaming.page import Page
 from bot.streaming.renderer import WRITING_MARKER
 
 log = logging.getLogger(__name__)
@@ -25,18 +28,24 @@ def message_places(encoded: str | None) -> list[tuple[int, int]]:
 
 
 async def _mend(client: discord.Client, places: list[tuple[int, int]]) -> str:
-    """Edit the answer's messages as they stand; returns the text they showed."""
+    """Edit the answer's messages as they stand, each in its own layout; returns the text they showed.
+
+    The notice goes on the last message, where the answer stopped; no message keeps a Stop button."""
     shown: list[str] = []
     for index, (channel_id, message_id) in enumerate(places):
         channel = client.get_channel(channel_id) or await client.fetch_channel(channel_id)
         message = await channel.fetch_message(message_id)  # type: ignore[union-attr]
-        text = message.content.removesuffix(WRITING_MARKER)
-        shown.append(text)
-        if index == len(places) - 1:
-            await message.edit(content=f"{text}\n\n{INTERRUPTED_NOTICE}".strip(), view=None)
-        elif message.content != text or message.components:
-            await message.edit(content=text, view=None)  # no Stop button on a dead answer
+        page = page_of(message)
+        body = page.body.removesuffix(WRITING_MARKER)
+        shown.append(body)
+        mended = Page(body, INTERRUPTED_NOTICE) if index == len(places) - 1 else Page(body)
+        if mended != page or _has_buttons(message):
+            await message.edit(**layout_of(message, ClassicLayout()).parts(mended), allowed_mentions=NO_PINGS)
     return "\n\n".join(shown)
+
+
+def _has_buttons(message: discord.Message) -> bool:
+    return any(isinstance(c, discord.components.ActionRow) for c in message.components)
 
 
 async def recover_interrupted(client: discord.Client, conversations: ConversationService, left: list[Turn]) -> None:

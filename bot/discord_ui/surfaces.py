@@ -1,7 +1,8 @@
 """The surfaces a Discord question can be answered on: a slash command, a message, a button under an answer.
 
 Each builds its answer's buttons: Stop while it streams, Regenerate (and Continue) after, for the asker and the
-server's admins only. A button under an answer answers again on a `ButtonSurface` of the interaction that pressed it.
+server's admins only; they ride on the answer's last message, in the configured layout (`MESSAGE_LAYOUT`). A
+button under an answer answers again on a `ButtonSurface` of the interaction that pressed it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import discord
 
 from bot.answers.question import Question
 from bot.answers.surface import AnswerActions, Controls
-from bot.discord_ui.controls import FinishedControls, StopControls
+from bot.discord_ui.controls import finished_buttons, stop_buttons
+from bot.discord_ui.layouts import Layout
 from bot.discord_ui.permissions import is_server_admin
 from bot.discord_ui.sinks import ChannelSink, InteractionSink, ReusingSink
 from bot.discord_ui.speaking import player_for
@@ -51,11 +53,17 @@ async def tell_privately(interaction: discord.Interaction, message: str) -> None
         log.warning("Could not tell user %s (%s): %s", interaction.user.id, exc, message)
 
 
+async def show_typing(channel: discord.abc.Messageable) -> None:
+    """The typing indicator: a message's acknowledgement. A channel that refuses it still gets its answer."""
+    with contextlib.suppress(discord.HTTPException):
+        await channel.typing()
+
+
 class _DiscordSurface:
     """What every Discord surface shares: its answer's buttons, and who may press them."""
 
-    def __init__(self, voice: VoiceManager | None, admin_ids: list[int]) -> None:
-        self._voice, self._admin_ids = voice, admin_ids
+    def __init__(self, voice: VoiceManager | None, admin_ids: list[int], layout: Layout) -> None:
+        self._voice, self._admin_ids, self._layout = voice, admin_ids, layout
         self._made: MessageSink | None = None
 
     def sink(self) -> MessageSink:
@@ -66,14 +74,17 @@ class _DiscordSurface:
     def _new_sink(self) -> MessageSink:
         raise NotImplementedError
 
+    async def waiting(self) -> None:
+        return None
+
     def controls(self, question: Question, actions: AnswerActions) -> Controls:
-        asker_id, admin_ids, voice = question.asker.id, self._admin_ids, self._voice
+        asker_id, admin_ids, voice, layout = question.asker.id, self._admin_ids, self._voice, self._layout
 
         def allowed(user: discord.abc.User) -> bool:
             return user.id == asker_id or is_server_admin(user, admin_ids)
 
         def again(interaction: discord.Interaction) -> ButtonSurface:
-            return ButtonSurface(interaction, self.sink(), actions.shown(), voice, admin_ids)
+            return ButtonSurface(interaction, self.sink(), actions.shown(), voice, admin_ids, layout)
 
         async def regenerate(interaction: discord.Interaction) -> None:
             await actions.redo("regenerate", again(interaction))
@@ -81,19 +92,21 @@ class _DiscordSurface:
         async def resume(interaction: discord.Interaction) -> None:
             await actions.redo("continue", again(interaction))
 
-        stop = StopControls(allowed, actions.stop)
+        stop = stop_buttons(allowed, actions.stop)
         return Controls(
             stop,
-            lambda can_continue: FinishedControls(allowed, regenerate, resume if can_continue else None),
-            stop.stop,
+            lambda can_continue: finished_buttons(allowed, regenerate, resume if can_continue else None),
+            stop.retire,
         )
 
 
 class InteractionSurface(_DiscordSurface):
     """A slash command: deferred at once (privately while it waits in line), answered in its response."""
 
-    def __init__(self, interaction: discord.Interaction, voice: VoiceManager | None, admin_ids: list[int]) -> None:
-        super().__init__(voice, admin_ids)
+    def __init__(
+        self, interaction: discord.Interaction, voice: VoiceManager | None, admin_ids: list[int], layout: Layout
+    ) -> None:
+        super().__init__(voice, admin_ids, layout)
         self._interaction = interaction
         self._queued = False
 
@@ -102,11 +115,13 @@ class InteractionSurface(_DiscordSurface):
 
     async def acknowledge(self, queued: bool) -> None:
         self._queued = queued
-        if queued:
-            await self._interaction.response.defer(ephemeral=True, thinking=True)
+        await self._interaction.response.defer(ephemeral=queued, thinking=True)  # within Discord's 3 s
+
+    async def waiting(self) -> None:
+        try:  # a courtesy: the answer comes all the same
             await self._interaction.edit_original_response(content=QUEUED_NOTICE)
-        else:
-            await self._interaction.response.defer(thinking=True)  # within Discord's 3 s
+        except discord.HTTPException as exc:
+            log.warning("Could not tell user %s they are in line: %s", self._interaction.user.id, exc)
 
     async def refuse(self, message: str) -> None:
         await tell_privately(self._interaction, message)
@@ -115,7 +130,7 @@ class InteractionSurface(_DiscordSurface):
         await tell_privately(self._interaction, message)
 
     def _new_sink(self) -> MessageSink:
-        return InteractionSink(self._interaction, use_original=not self._queued)
+        return InteractionSink(self._interaction, self._layout, use_original=not self._queued)
 
     async def player(self) -> GuildPlayer:
         return await player_for(self._voice, self._interaction.user, self._interaction.guild)
@@ -128,21 +143,30 @@ class MessageSurface(_DiscordSurface):
     """A mention, a DM or a chat message: a typing indicator, then a reply."""
 
     def __init__(
-        self, message: discord.Message, voice: VoiceManager | None, admin_ids: list[int], me: discord.abc.Snowflake
+        self,
+        message: discord.Message,
+        voice: VoiceManager | None,
+        admin_ids: list[int],
+        me: discord.abc.Snowflake,
+        layout: Layout,
+        typing: bool = False,
     ) -> None:
-        super().__init__(voice, admin_ids)
+        super().__init__(voice, admin_ids, layout)
         self._message, self._me = message, me
+        self._typing = typing  # the typing indicator was already shown (before the place's settings were read)
         self._reacted = False
 
     def lane(self, pacers: PacerRegistry, channel_id: int) -> Lane:
         return pacers.for_channel(channel_id)
 
     async def acknowledge(self, queued: bool) -> None:
-        with contextlib.suppress(discord.HTTPException):
-            if queued:  # a message has no private reply: a reaction says it waits its turn
-                await self._message.add_reaction(QUEUED_REACTION)
-                self._reacted = True
-            await self._message.channel.typing()
+        if not self._typing:
+            await show_typing(self._message.channel)
+
+    async def waiting(self) -> None:
+        with contextlib.suppress(discord.HTTPException):  # a message has no private reply: a reaction says it waits
+            await self._message.add_reaction(QUEUED_REACTION)
+            self._reacted = True
 
     async def refuse(self, message: str) -> None:
         await self._clear_reaction()
@@ -155,7 +179,7 @@ class MessageSurface(_DiscordSurface):
         log.info("Not told in channel %s (no private messages there): %s", self._message.channel.id, message)
 
     def _new_sink(self) -> MessageSink:
-        return ChannelSink(self._message)
+        return ChannelSink(self._message, self._layout)
 
     async def player(self) -> GuildPlayer:
         return await player_for(self._voice, self._message.author, self._message.guild)
@@ -180,8 +204,9 @@ class ButtonSurface(_DiscordSurface):
         messages: list[Any],
         voice: VoiceManager | None,
         admin_ids: list[int],
+        layout: Layout,
     ) -> None:
-        super().__init__(voice, admin_ids)
+        super().__init__(voice, admin_ids, layout)
         self._interaction = interaction
         self._sink = ReusingSink(previous, messages)
 

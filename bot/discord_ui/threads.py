@@ -3,15 +3,16 @@ answer is written in it, so the conversation goes on there."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Any, Literal
 
 import discord
 
-from bot.discord_ui.sinks import NO_PINGS, _RateLimitAware
-from bot.discord_ui.surfaces import QUEUED_REACTION, MessageSurface
+from bot.discord_ui.layouts import Layout
+from bot.discord_ui.sinks import _RateLimitAware, created
+from bot.discord_ui.surfaces import MessageSurface, show_typing
 from bot.streaming.pacing import Lane, PacerRegistry
+from bot.streaming.page import Page
 from bot.streaming.renderer import MessageSink
 from bot.voice.manager import VoiceManager
 
@@ -38,15 +39,12 @@ async def open_thread(message: discord.Message, name: str) -> discord.Thread | N
 class ThreadSink(_RateLimitAware):
     """Messages written in the thread (a reply cannot cross from the channel into it)."""
 
-    def __init__(self, thread: discord.Thread) -> None:
-        self._thread = thread
+    def __init__(self, thread: discord.Thread, layout: Layout) -> None:
+        self._thread, self.layout = thread, layout
 
-    async def create(self, content: str, view: Any | None) -> Any:
-        kwargs: dict[str, Any] = {"allowed_mentions": NO_PINGS}
-        if view is not None:
-            kwargs["view"] = view
+    async def create(self, page: Page) -> Any:
         try:
-            return await self._thread.send(content, **kwargs)
+            return await self._thread.send(**created(self.layout.parts(page)))
         except discord.HTTPException as exc:
             self._reraise(exc)
 
@@ -61,19 +59,16 @@ class ThreadSurface(MessageSurface):
         voice: VoiceManager | None,
         admin_ids: list[int],
         me: discord.abc.Snowflake,
+        layout: Layout,
     ) -> None:
-        super().__init__(message, voice, admin_ids, me)
+        super().__init__(message, voice, admin_ids, me, layout)
         self._thread = thread
 
     def lane(self, pacers: PacerRegistry, channel_id: int) -> Lane:
         return pacers.for_channel(self._thread.id)
 
     async def acknowledge(self, queued: bool) -> None:
-        with contextlib.suppress(discord.HTTPException):
-            if queued:
-                await self._message.add_reaction(QUEUED_REACTION)
-                self._reacted = True
-            await self._thread.typing()
+        await show_typing(self._thread)
 
     def _new_sink(self) -> MessageSink:
-        return ThreadSink(self._thread)
+        return ThreadSink(self._thread, self._layout)

@@ -5,7 +5,7 @@ from dataclasses import replace
 from bot.generation.embedded import EMBEDDED_ALIAS
 from bot.generation.endpoints import parse_api_model
 from bot.generation.hf_api import ApiConfig, HFApiBackend
-from bot.generation.local import LocalBackend, LocalModelPool
+from bot.generation.local_kind import LocalKind, check_local_extra, local_configured, local_installed
 from bot.generation.registry import BackendKind, ModelRegistry
 from bot.settings import Settings
 
@@ -32,38 +32,29 @@ def api_endpoints(registry: ModelRegistry) -> list[str]:
     return list(dict.fromkeys(e.where for e in registry.entries() if e.kind == "api" and e.where.startswith("http")))
 
 
-def local_pool(settings: Settings) -> LocalModelPool:
-    return LocalModelPool(
-        settings.local_device,
-        settings.model_cache_dir,
-        settings.local_context_tokens,
-        settings.local_max_batch,
-        settings.local_max_waiting,
-        settings.local_max_resident,
-        settings.local_dtype,
-    )
-
-
-def build_registry(settings: Settings, pool: LocalModelPool | None = None) -> ModelRegistry:
-    pool = pool or local_pool(settings)
+def build_registry(settings: Settings, local: LocalKind | None = None) -> ModelRegistry:
+    """The configured models. Local ones are listed only when the `local` extra is installed (the embedded
+    model then always is); a local model configured without it is a `ConfigError`."""
+    check_local_extra(settings)
     config = api_config(settings)
     registry = ModelRegistry(settings.default_model)
-    registry.register_kind(
-        "local", BackendKind(lambda e: LocalBackend(e.name, pool), "runs on this machine", close=pool.close)
-    )
-    vision = set(settings.vision_models)
+    if local_installed() or local_configured(settings):
+        registry.register_kind("local", (local or LocalKind(settings)).as_kind())
+        registry.add(EMBEDDED_ALIAS, "local")
+        for name in settings.local_models:
+            if name != EMBEDDED_ALIAS:
+                registry.add(name, "local")
+    vision, tooled = set(settings.vision_models), set(settings.tool_models)
     configs: dict[str, ApiConfig] = {}  # per API model: its own endpoint and token when its entry names them
     registry.register_kind(
         "api",
         BackendKind(
-            lambda e: HFApiBackend(e.name, configs.get(e.name, config), takes_images=e.name in vision),
+            lambda e: HFApiBackend(
+                e.name, configs.get(e.name, config), takes_images=e.name in vision, takes_tools=e.name in tooled
+            ),
             api_where(config),
         ),
     )
-    registry.add(EMBEDDED_ALIAS, "local")
-    for name in settings.local_models:
-        if name != EMBEDDED_ALIAS:
-            registry.add(name, "local")
     for entry in settings.api_models:
         spec = parse_api_model(entry)
         own = config

@@ -13,20 +13,18 @@ import asyncio
 import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.domain import ChatMessage, GenerationParams, Persona, params_for
 from bot.errors import InvalidInputError
-from bot.generation.builder import build_registry, local_pool
+from bot.generation.builder import build_registry
+from bot.generation.local_kind import LocalKind
 from bot.generation.prompt import plain_prompt, render_prompt
 from bot.generation.registry import ModelRegistry
 from bot.generation.stages import StreamState, answer_text
 from bot.generation.sync_bridge import LoopThread
 from bot.generation.types import validate_messages
 from bot.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.generation.local import LocalModelPool
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +39,18 @@ class HuggingFaceGenerator:
         self,
         settings: Settings | None = None,
         registry: ModelRegistry | None = None,
-        pool: LocalModelPool | None = None,
+        local: LocalKind | None = None,
         speech: SpeechHook | None = None,
     ) -> None:
         """Standalone: no arguments (settings are read like the bot reads them). Over a running bot: its settings,
-        registry and model pool, built on the running event loop, and where `speak=True` sends answers."""
+        registry and local models, built on the running event loop, and where `speak=True` sends answers."""
         self.settings = settings or Settings()
         if registry is None:
-            self.pool: LocalModelPool | None = pool or local_pool(self.settings)
-            self.registry = build_registry(self.settings, self.pool)
+            self.local: LocalKind | None = LocalKind(self.settings)
+            self.registry = build_registry(self.settings, self.local)
             self._bridge = LoopThread()
         else:
-            self.pool, self.registry = pool, registry
+            self.local, self.registry = local, registry
             self._bridge = LoopThread(asyncio.get_running_loop())
         self.speech = speech
         self.model_name = self.registry.default_model
@@ -152,9 +150,9 @@ class HuggingFaceGenerator:
     def _convert_messages_to_prompt(self, messages: Sequence[ChatMessage]) -> str:
         """The prompt the local model sees: its chat template, or a plain transcript without one."""
         name = self.registry.entry(self.model_name, allow_adhoc=True).name
-        if self.pool is None or not self.pool.is_resident(name):
+        if self.local is None or not self.local.is_resident(name):
             return plain_prompt(validate_messages(messages))
-        model = self._bridge.run(self.pool.get(name))
+        model = self._bridge.run(self.local.pool.get(name))
         return render_prompt(model.tokenizer, validate_messages(messages))
 
     def close(self) -> None:

@@ -14,17 +14,21 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx2
-from huggingface_hub import AsyncInferenceClient, ChatCompletionInputStreamOptions
 from huggingface_hub.errors import HfHubHTTPError, InferenceTimeoutError, TextGenerationError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from bot.domain import ChatMessage, GenerationParams, StreamEnd, Thought
 from bot.errors import GenerationInterrupted
 from bot.generation.api_errors import describe_failure, is_retryable, retry_wait
+from bot.generation.tool_calls import ToolCallAssembler
 from bot.generation.types import validate_messages
+from bot.tools.types import ToolCalls
+
+if TYPE_CHECKING:
+    from huggingface_hub import AsyncInferenceClient
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +56,14 @@ _STREAM_FAILURES = (HfHubHTTPError, InferenceTimeoutError, TextGenerationError, 
 class HFApiBackend:
     kind: Literal["api"] = "api"
 
-    def __init__(self, name: str, config: ApiConfig, takes_images: bool = False) -> None:
+    def __init__(self, name: str, config: ApiConfig, takes_images: bool = False, takes_tools: bool = False) -> None:
         self.name = name
         self._config = config
         self.takes_images = takes_images  # a vision model: a question's images go as `image_url` parts
+        self.takes_tools = takes_tools  # the server returns OpenAI-style `tool_calls` for this model
+
+    async def tool_support(self) -> bool:
+        return self.takes_tools
 
     async def context_window(self) -> int:
         return self._config.context_tokens
@@ -70,6 +78,9 @@ class HFApiBackend:
         return [int(len(text) / CHARS_PER_TOKEN) + 1 for text in texts]
 
     def _client(self) -> AsyncInferenceClient:
+        # Imported on the first request: the client and its generated types take a third of a second at start-up.
+        from huggingface_hub import AsyncInferenceClient
+
         cfg = self._config
         if cfg.base_url:
             return AsyncInferenceClient(base_url=cfg.base_url, token=cfg.token, timeout=cfg.timeout_seconds)
@@ -80,8 +91,11 @@ class HFApiBackend:
         )
 
     async def stream(
-        self, messages: Sequence[ChatMessage], params: GenerationParams
-    ) -> AsyncGenerator[str | Thought | StreamEnd, None]:
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams,
+        tools: Sequence[dict[str, Any]] | None = None,
+    ) -> AsyncGenerator[str | Thought | StreamEnd | ToolCalls, None]:
         images = [m.get("images") for m in messages]
         messages = validate_messages(messages)  # refused here, before anything is sent
         payload = [
@@ -92,8 +106,9 @@ class HFApiBackend:
             payload = [*payload, {"role": "user", "content": CONTINUE_REQUEST}]
         delivered: list[str] = []
         end = StreamEnd()
+        calls = ToolCallAssembler()
         async with self._client() as client:
-            chunks = await self._open(client, payload, params)
+            chunks = await self._open(client, payload, params, tools)
             try:
                 async for chunk in chunks:
                     thought, piece = _delta(chunk)
@@ -102,7 +117,10 @@ class HFApiBackend:
                     if piece:
                         delivered.append(piece)
                         yield piece
+                    calls.feed(_tool_deltas(chunk))
                     end = _end(chunk, end)
+                if tools and calls.any():
+                    yield ToolCalls(calls.finish())
                 yield end
             except _STREAM_FAILURES as exc:
                 log.warning("Stream from %s broke after %d pieces: %r", self.name, len(delivered), exc)
@@ -112,9 +130,15 @@ class HFApiBackend:
                 ) from exc
 
     async def _open(
-        self, client: AsyncInferenceClient, messages: list[dict[str, Any]], params: GenerationParams
+        self,
+        client: AsyncInferenceClient,
+        messages: list[dict[str, Any]],
+        params: GenerationParams,
+        tools: Sequence[dict[str, Any]] | None = None,
     ) -> AsyncIterator[Any]:
         """Start the stream, retrying throttling, loading and connection failures (nothing sent yet)."""
+        from huggingface_hub import ChatCompletionInputStreamOptions
+
         retrying = AsyncRetrying(
             retry=retry_if_exception(is_retryable),
             wait=retry_wait(self._config.retry_max_wait_seconds),
@@ -130,7 +154,7 @@ class HFApiBackend:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await client.chat_completion(  # type: ignore[return-value]
+                    return await client.chat_completion(  # type: ignore[return-value,misc]
                         messages,
                         model=self.name,
                         stream=True,
@@ -141,6 +165,8 @@ class HFApiBackend:
                         seed=params.seed,
                         stream_options=ChatCompletionInputStreamOptions(include_usage=True),  # token usage
                         extra_body={"top_k": params.top_k} if params.top_k is not None else None,
+                        tools=list(tools) if tools else None,  # type: ignore[arg-type]  # OpenAI-shaped dicts
+                        tool_choice="auto" if tools else None,
                     )
         except Exception as exc:
             raise describe_failure(exc, self.name, self._config.base_url) from exc
@@ -149,6 +175,8 @@ class HFApiBackend:
 
 def _with_images(message: ChatMessage, images: list[str] | None) -> dict[str, Any]:
     """The message as the API takes it: OpenAI-style content parts when it carries images."""
+    if "tool_calls" in message or message["role"] == "tool":  # a tool round, already in OpenAI's shape
+        return {k: v for k, v in message.items() if k != "images"}
     if not images:
         return {"role": message["role"], "content": message["content"]}
     parts: list[dict[str, Any]] = [{"type": "text", "text": message["content"]}]
@@ -164,6 +192,12 @@ def _delta(chunk: Any) -> tuple[str, str]:
         return "", ""
     thought = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None) or ""
     return thought, getattr(delta, "content", None) or ""
+
+
+def _tool_deltas(chunk: Any) -> list[Any]:
+    choices = getattr(chunk, "choices", None) or []
+    delta = getattr(choices[0], "delta", None) if choices else None
+    return list(getattr(delta, "tool_calls", None) or [])
 
 
 def _end(chunk: Any, so_far: StreamEnd) -> StreamEnd:

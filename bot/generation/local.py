@@ -25,7 +25,9 @@ from bot.errors import PromptTooLongError
 from bot.generation.batching import BatchRequest, BatchScheduler
 from bot.generation.local_loader import LocalModel, load_local_model
 from bot.generation.local_stream import LoopStreamer, drain
-from bot.generation.prompt import render_prompt
+from bot.generation.prompt import render_prompt, takes_tools
+from bot.generation.tool_calls import TaggedCallFilter
+from bot.tools.types import ToolCalls
 
 log = logging.getLogger(__name__)
 
@@ -179,12 +181,37 @@ class LocalBackend:
         encoded = await asyncio.to_thread(loaded.tokenizer, list(texts), add_special_tokens=False)
         return [len(ids) for ids in encoded["input_ids"]]
 
+    async def tool_support(self) -> bool:
+        return takes_tools((await self._pool.get(self.name)).tokenizer)
+
     async def stream(
-        self, messages: Sequence[ChatMessage], params: GenerationParams
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams,
+        tools: Sequence[dict[str, Any]] | None = None,
+    ) -> AsyncGenerator[str | StreamEnd | ToolCalls, None]:
+        if not tools:
+            async for item in self._generate(messages, params):
+                yield item
+            return
+        calls = TaggedCallFilter()  # the template's `<tool_call>{…}</tool_call>`, held back from the reader
+        async for item in self._generate(messages, params, tools):
+            if isinstance(item, str):
+                if shown := calls.feed(item):
+                    yield shown
+                continue
+            if rest := calls.flush():
+                yield rest
+            if found := calls.calls():
+                yield ToolCalls(found)
+            yield item
+
+    async def _generate(
+        self, messages: Sequence[ChatMessage], params: GenerationParams, tools: Sequence[dict[str, Any]] | None = None
     ) -> AsyncGenerator[str | StreamEnd, None]:
         async with self._pool.lease(self.name) as resident:
             loaded = resident.loaded
-            prompt = render_prompt(loaded.tokenizer, messages)
+            prompt = render_prompt(loaded.tokenizer, messages, tools)
             ids = await asyncio.to_thread(self._encode, loaded, prompt)
             new_tokens = clamp_new_tokens(ids.shape[1], params.max_tokens, loaded.context_window)
             queue: asyncio.Queue[object] = asyncio.Queue()

@@ -143,8 +143,11 @@ def load_local_model(
     model.to(target)  # type: ignore[arg-type]
     if chosen in QUANTIZED:
         from bot.generation.quantize import quantize
+        from bot.generation.resident import own_weights, trim_heap
 
         quantize(model, chosen)  # from float32: the matmuls change, everything around them stays float32
+        own_weights(model)  # the float32 file's mapping can close: only the quantized copy stays resident
+        trim_heap()
     else:
         model.to(getattr(torch, chosen))
     model.eval()

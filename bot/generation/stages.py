@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from bot.domain import StreamEnd, Thought
 from bot.generation.echo import EchoGuard
 from bot.generation.reasoning import ThinkSplitter
+from bot.tools.types import ToolCalls
 
-StreamItem = str | Thought | StreamEnd
+StreamItem = str | Thought | StreamEnd | ToolCalls  # tool calls are the tool stage's; any that reach here are dropped
 
 
 @dataclass
@@ -55,6 +56,8 @@ async def answer_text(
                 state.first_item_at = time.monotonic()
             if isinstance(item, StreamEnd):
                 state.end = item
+                continue
+            if isinstance(item, ToolCalls):
                 continue
             for piece in shown([item] if isinstance(item, Thought) else thinking.feed(item)):
                 state.answered = True

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from bot.domain import ChatMessage, GenerationParams, StreamEnd, Thought
 from bot.errors import InvalidInputError
+from bot.tools.types import ToolCalls
 
 Kind = Literal["api", "local"]
 
@@ -21,9 +22,10 @@ class Backend(Protocol):
 
     def stream(
         self, messages: Sequence[ChatMessage], params: GenerationParams
-    ) -> AsyncGenerator[str | Thought | StreamEnd]:
+    ) -> AsyncGenerator[str | Thought | StreamEnd | ToolCalls]:
         """Yield text pieces as they are generated (and `Thought`s for a reasoning model's reasoning), then one
-        `StreamEnd`; closing the iterator stops generation."""
+        `StreamEnd`; closing the iterator stops generation. (`ToolCalls` come only from a `ToolCapable` backend
+        asked with tools.)"""
         ...
 
     async def count_text(self, texts: Sequence[str]) -> list[int]:
@@ -41,6 +43,23 @@ class Backend(Protocol):
         ...
 
 
+@runtime_checkable
+class ToolCapable(Protocol):
+    """A backend that can offer a model tools. Whether this model takes them is its own to say (an API model by
+    configuration, a local model by its chat template)."""
+
+    async def tool_support(self) -> bool: ...
+
+    def stream(
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams,
+        tools: Sequence[dict[str, Any]] | None = None,
+    ) -> AsyncGenerator[str | Thought | StreamEnd | ToolCalls]:
+        """As `Backend.stream`; with `tools`, a turn that calls tools ends with one `ToolCalls` before `StreamEnd`."""
+        ...
+
+
 def validate_messages(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
     """Reject what no model can answer, with a sentence the user can act on."""
     if not messages:
@@ -48,8 +67,11 @@ def validate_messages(messages: Sequence[ChatMessage]) -> list[ChatMessage]:
     cleaned: list[ChatMessage] = []
     for message in messages:
         role, content = message.get("role"), message.get("content")
-        if role not in ("system", "user", "assistant"):
+        if role not in ("system", "user", "assistant", "tool"):
             raise InvalidInputError(f"A message has the unknown role {role!r}; use system, user or assistant.")
+        if "tool_calls" in message or role == "tool":  # a tool round: the tool stage built it
+            cleaned.append(message)
+            continue
         if not isinstance(content, str) or not content.strip():
             raise InvalidInputError("A message has no text. Write something for the model to answer.")
         cleaned.append(ChatMessage(role=role, content=content))

@@ -70,3 +70,9 @@ voice_first_audio = Histogram(
     "From an answer's first sentence to its audio playing.",
     buckets=LATENCY_BUCKETS,
 )
+tool_calls = Counter(
+    "hfbot_tool_calls_total",
+    "Tool calls models made, by tool (built-in or allowlisted MCP tool) and outcome (ok, error, timeout, malformed).",
+    ["tool", "outcome"],
+)
+tool_seconds = Histogram("hfbot_tool_seconds", "Each tool call's duration, by tool.", ["tool"], buckets=FAST_BUCKETS)

@@ -35,12 +35,13 @@ from bot.domain import (
     Turn,
     params_for,
 )
-from bot.errors import InvalidInputError, NotFoundError
+from bot.errors import BotError, InvalidInputError, NotFoundError
 from bot.generation.registry import ModelRegistry
 from bot.ops import metrics
 from bot.services.context import assemble
 from bot.services.extras import Addition, prepare
 from bot.services.reply import Reply, settle
+from bot.services.tools import ToolService
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +87,16 @@ class ConversationService:
         max_new_tokens: int = 512,
         seed: int | None = None,
         owner: str | None = None,
+        tools: ToolService | None = None,
     ) -> None:
         self.db, self.registry = db, registry
+        self.tools = tools  # None: answers are never offered tools
         self.owner = owner  # this process's instance, written on every answer it streams
         self.retention = retention or Retention()
         self.default_persona = default_persona
         self.max_prompt_chars, self.max_new_tokens, self.seed = max_prompt_chars, max_new_tokens, seed
-        self._background: set[asyncio.Task[int]] = set()
+        self._background: set[asyncio.Task[None]] = set()
+        self._pruning: dict[int, bool] = {}  # channels being pruned -> whether answers finished there since
 
     def default_model_name(self) -> str:
         return self.registry.default_model
@@ -125,7 +129,15 @@ class ConversationService:
                 author_name=asker.name,
             )
             turns = await history.recent_turns(session, place.channel_id, HISTORY_FETCH)
-        reply = await self._reply(place, chosen, model_name, turns, speak, extras=extras)
+            # The answer's placeholder in the same transaction (one write fewer per answer: under a burst the store
+            # is the bottleneck); it is taken back if the answer cannot start.
+            placeholder = await self._add_placeholder(session, place, chosen, model_name)
+        try:
+            reply = await self._reply(place, chosen, model_name, turns, speak, placeholder, extras=extras)
+        except BaseException:
+            async with self.db.writes.begin() as session:
+                await history.delete_turn(session, placeholder)
+            raise
         reply.asker_id = asker.id
         return reply
 
@@ -206,23 +218,29 @@ class ConversationService:
         if answer_turn_id is None:
             answer_turn_id = await self._record_in_flight(place, persona, model)
         reply = Reply(place, persona, model, backend, context, params, answer_turn_id)
+        if self.tools is not None:
+            reply.tools = await self.tools.for_answer(place, backend, [t.id for t in turns[context.left_out :]])
         reply.notes.extend(added.notes)
         reply.speak = speak
         return reply
 
     async def _record_in_flight(self, place: Place, persona: Persona, model: str) -> int:
         async with self.db.writes.begin() as session:
-            placeholder = await history.add_turn(
-                session,
-                channel_id=place.channel_id,
-                guild_id=place.guild_id,
-                role="assistant",
-                content="",
-                model=model,
-                persona=persona.name,
-                status=AnswerStatus.STREAMING,
-                owner=self.owner,
-            )
+            return await self._add_placeholder(session, place, persona, model)
+
+    async def _add_placeholder(self, session: AsyncSession, place: Place, persona: Persona, model: str) -> int:
+        """The answer's row while it streams, owned by this process (so a restart can tell its own leftovers)."""
+        placeholder = await history.add_turn(
+            session,
+            channel_id=place.channel_id,
+            guild_id=place.guild_id,
+            role="assistant",
+            content="",
+            model=model,
+            persona=persona.name,
+            status=AnswerStatus.STREAMING,
+            owner=self.owner,
+        )
         return placeholder.id
 
     async def record_messages(self, reply: Reply, ids: list[tuple[int, int]]) -> None:
@@ -273,6 +291,7 @@ class ConversationService:
                 status=status,
                 token_count=tokens,
                 prompt_tokens=prompt,
+                tools_used=reply.tools.note() if reply.tools is not None else None,
             )
             await usage.record(
                 session,
@@ -285,9 +304,33 @@ class ConversationService:
             )
         reply.completion_tokens = tokens or 0
         _measure(reply, prompt or 0, tokens or 0)
-        task = asyncio.create_task(self.prune(reply.place.channel_id))
+        self._prune_later(reply.place.channel_id)
+
+    def _prune_later(self, channel_id: int) -> None:
+        """Retention after an answer, in the background, one pass per channel at a time: a burst of answers in one
+        channel runs two passes, not one per answer (each is a write, and under a burst the store is the bottleneck)."""
+        if channel_id in self._pruning:
+            self._pruning[channel_id] = True  # once more when the running pass is done
+            return
+        self._pruning[channel_id] = False
+        task = asyncio.create_task(self._prune_passes(channel_id))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    async def _prune_passes(self, channel_id: int) -> None:
+        try:
+            again = True
+            while again:
+                self._pruning[channel_id] = False
+                try:
+                    await self.prune(channel_id)
+                except BotError:  # busy: the next answer's pass catches up
+                    log.warning("Retention skipped for channel %d this time: the store is busy", channel_id)
+                except Exception:  # a background pass must never take anything down with it
+                    log.exception("Retention failed for channel %d", channel_id)
+                again = self._pruning[channel_id]
+        finally:
+            del self._pruning[channel_id]
 
     @staticmethod
     async def _count(reply: Reply, texts: list[str]) -> int | None:

@@ -8,14 +8,15 @@ what the reply saw (its text, how the stream ended) and what the reader saw.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 
 from bot.domain import AnswerStatus, GenerationParams, Persona, Place
 from bot.errors import GenerationInterrupted
-from bot.generation.stages import StreamState, answer_text
+from bot.generation.stages import StreamItem, StreamState, answer_text
 from bot.generation.types import Backend
 from bot.services.context import Context
+from bot.tools.stage import ToolRun
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Reply:
         self.asker_id: int | None = None  # whose tokens these are (the asker, or who pressed Regenerate)
         self.completion_tokens = 0  # counted when the answer is stored
         self.notes: list[str] = []  # said under the answer (a file that could not be read…)
+        self.tools: ToolRun | None = None  # the tools offered, when the model takes tools and some are on here
 
     @property
     def left_out(self) -> int:
@@ -59,11 +61,22 @@ class Reply:
         """A reasoning model is reasoning and has not started its answer yet."""
         return bool(self.state.reasoning) and not self.done and not self.state.answered
 
+    @property
+    def tool_status(self) -> str | None:
+        """The status line of a tool running now (`-# 🔧 Searching this channel…`), else None."""
+        return self.tools.status if self.tools is not None else None
+
+    def _generation(self) -> AsyncIterator[StreamItem]:
+        """The backend's items, through the tool stage when tools are offered (it consumes the tool calls)."""
+        if self.tools is None:
+            return self.backend.stream(self.context.messages, self.params)
+        return self.tools.stream(self.backend, self.context.messages, self.params)
+
     async def stream(self) -> AsyncGenerator[str, None]:
         """The new text, piece by piece. A failure after some text keeps that text (`GenerationInterrupted`)."""
         self.text = self.prefix
         names = [*self.context.speaker_names, self.persona.name]
-        items = self.backend.stream(self.context.messages, self.params)
+        items = self._generation()
         try:
             async with aclosing(answer_text(items, self.state, names, continuing=bool(self.prefix))) as pieces:
                 async for piece in pieces:

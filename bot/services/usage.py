@@ -6,6 +6,7 @@ Usage is kept in its own table, so clearing a channel's memory or retention neve
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,8 @@ from bot.db import audit
 from bot.db import usage as repo
 from bot.db.database import Database
 from bot.errors import BotError
+
+QUOTA_READ_SECONDS = 10.0  # how stale another process's view of a quota change may be
 
 Clock = Callable[[], datetime]
 
@@ -61,13 +64,22 @@ class UsageService:
         self.db = db
         self.defaults = {"member": member_daily_tokens, "server": server_daily_tokens}  # 0: no quota
         self._clock = clock or (lambda: datetime.now(UTC))
+        self._known: dict[int, tuple[float, dict[str, int]]] = {}  # guild -> (when read, its quotas)
 
     async def quotas(self, guild_id: int | None) -> dict[str, int]:
+        """The quotas in force. A server's own are read at most every `QUOTA_READ_SECONDS` (every question needs
+        them; they change only by an admin's command, which this process sees at once and others within that)."""
         if guild_id is None:
             return dict(self.defaults)
-        async with self.db.sessions() as session:
-            found = {s: await repo.quota(session, guild_id, s) for s in ("member", "server")}
-        return {s: self.defaults[s] if value is None else value for s, value in found.items()}
+        now = time.monotonic()
+        known = self._known.get(guild_id)
+        if known is None or now - known[0] > QUOTA_READ_SECONDS:
+            async with self.db.sessions() as session:
+                known = (now, await repo.quotas(session, guild_id))
+            self._known[guild_id] = known
+            if len(self._known) > 10_000:
+                self._known = {g: k for g, k in self._known.items() if now - k[0] <= QUOTA_READ_SECONDS}
+        return {s: known[1].get(s, default) for s, default in self.defaults.items()}
 
     async def check(self, guild_id: int | None, user_id: int) -> None:
         """Raise QuotaError, saying when it resets, if the asker or the server has used up today's tokens."""
@@ -116,3 +128,4 @@ class UsageService:
             await audit.record(
                 session, guild_id=guild_id, actor_id=actor_id, action="quota", target=subject, detail=str(daily_tokens)
             )
+        self._known.pop(guild_id, None)

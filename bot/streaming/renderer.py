@@ -2,7 +2,10 @@
 
 Text pieces in; paced creates and edits out. Pieces that arrive between two edits are coalesced, the final text is
 always delivered in full, and an answer that was stopped or failed keeps what was written plus a clear mark.
-Nothing here knows about models; the sink hides whether messages belong to an interaction or a channel.
+Nothing here knows about models; the sink hides whether messages belong to an interaction or a channel, and how a
+page (text, notice, controls) looks there. Controls ride on the last message: the one being written shows Stop;
+the edit that finishes a message because the answer moved on also takes its controls away; the final edit brings
+Regenerate/Continue. No request is ever spent on controls alone.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from bot.domain import AnswerStatus
 from bot.errors import BotError
 from bot.streaming.pacing import Kind, Lane
-from bot.streaming.splitting import MessageSplitter, closed
+from bot.streaming.page import MessageSink, Page, notice_room
+from bot.streaming.splitting import MARKER_ROOM, MessageSplitter, closed
+
+__all__ = ["MessageSink", "Outcome", "Page", "RateLimitedError", "StreamRenderer"]
 
 log = logging.getLogger(__name__)
 
@@ -31,16 +37,8 @@ NEWS_TIMEOUT_SECONDS = 30.0  # a renderer waiting for new text looks again after
 
 
 IdleWait = Callable[["asyncio.Task[None]"], Awaitable[object]]
-Finishing = Callable[["Outcome"], tuple[str, Any | None]]  # a finished answer's notice and buttons
+Finishing = Callable[["Outcome"], tuple[str, Any | None]]  # a finished answer's notice and controls
 Created = Callable[[list[Any]], Awaitable[None]]  # told the message handles each time one is added
-
-
-class MessageSink(Protocol):
-    """Where an answer's messages go (an interaction's response and follow-ups, or a channel)."""
-
-    async def create(self, content: str, view: Any | None) -> Any: ...
-
-    async def edit(self, handle: Any, content: str, view: Any | None) -> None: ...
 
 
 def create_kind(sink: MessageSink) -> Kind:
@@ -69,8 +67,7 @@ class Outcome:
 @dataclass
 class _Sent:
     handle: Any
-    content: str
-    view: Any | None
+    page: Page
 
 
 class StreamRenderer:
@@ -78,8 +75,8 @@ class StreamRenderer:
         self,
         sink: MessageSink,
         pacer: Lane,
-        streaming_view: Any | None = None,
-        final_view: Any | None = None,
+        streaming_controls: Any | None = None,
+        final_controls: Any | None = None,
         notice: str = "",
         idle_wait: IdleWait | None = None,
         finishing: Finishing | None = None,
@@ -87,13 +84,13 @@ class StreamRenderer:
         waiting_text: Callable[[], str | None] | None = None,
     ) -> None:
         self._sink, self._pacer = sink, pacer
-        self._views = (streaming_view, final_view)
+        self._controls = (streaming_controls, final_controls)
         self._notice = notice  # shown under a finished answer, e.g. that older turns were left out
-        self._finishing = finishing  # when set, decides the finished answer's notice and buttons
+        self._finishing = finishing  # when set, decides the finished answer's notice and controls
         self._on_created = on_created
         self._waiting_text = waiting_text  # shown before the first text, e.g. while a reasoning model thinks
         self._final: tuple[str, Any | None] | None = None
-        self._splitter = MessageSplitter()
+        self._splitter = MessageSplitter(getattr(sink, "message_limit", 2000) - MARKER_ROOM)
         self._sent: list[_Sent] = []
         self._idle_wait = idle_wait or self._wait_for_news
         self._producer: asyncio.Task[None] | None = None
@@ -171,51 +168,47 @@ class StreamRenderer:
             log.exception("Generation failed")
             self.outcome.status, self.outcome.error = AnswerStatus.FAILED, exc
 
-    def _desired(self) -> list[tuple[str, Any | None]]:
+    def _desired(self) -> list[Page]:
+        """The pages that show the current state; controls only on the last one."""
         finished = self._producer is not None and self._producer.done()
-        bodies = self._splitter.update(self.outcome.text)
-        contents = [*bodies[:-1], closed(bodies[-1]) if bodies else ""]
-        if not finished:
-            if not self.outcome.text:
-                waiting = self._waiting_text() if self._waiting_text is not None else None
-                return [(waiting, self._views[0])] if waiting else []
-            contents[-1] += WRITING_MARKER
-        view = self._views[0]
-        if finished:
-            mark, view = self._final_mark_and_view()
-            contents[-1] = f"{contents[-1]}\n\n{mark}".strip() if mark else contents[-1]
-        return [(content, view if index == 0 else None) for index, content in enumerate(contents)]
+        if not finished and not self.outcome.text:
+            waiting = self._waiting_text() if self._waiting_text is not None else None
+            return [Page(waiting, "", self._controls[0])] if waiting else []
+        notice, controls = self._final_notice_and_controls() if finished else ("", self._controls[0])
+        bodies = self._splitter.update(self.outcome.text, notice_room(notice))
+        last = closed(bodies[-1]) if bodies else ""
+        pages = [Page(body) for body in bodies[:-1]]
+        return [*pages, Page(last if finished else last + WRITING_MARKER, notice, controls)]
 
-    def _final_mark_and_view(self) -> tuple[str, Any | None]:
-        if self._final is None:  # decided once: a view is compared by identity with the one already sent
+    def _final_notice_and_controls(self) -> tuple[str, Any | None]:
+        if self._final is None:  # decided once: controls are compared by identity with the ones already sent
             self._final = self._decide_final()
         return self._final
 
     def _decide_final(self) -> tuple[str, Any | None]:
-        notice, view = self._finishing(self.outcome) if self._finishing is not None else (self._notice, self._views[1])
+        if self._finishing is not None:
+            notice, controls = self._finishing(self.outcome)
+        else:
+            notice, controls = self._notice, self._controls[1]
         if self.outcome.status == AnswerStatus.INTERRUPTED:
-            return STOPPED_MARK, view
+            return STOPPED_MARK, controls
         if self.outcome.status == AnswerStatus.FAILED:
             error = self.outcome.error
-            return f"-# ⚠️ {error.user_message if isinstance(error, BotError) else GENERIC_FAILURE}", view
-        return notice, view
+            return f"-# ⚠️ {error.user_message if isinstance(error, BotError) else GENERIC_FAILURE}", controls
+        return notice, controls
 
-    def _next_step(self) -> tuple[int, str, Any | None] | None:
-        """The next request needed to make Discord show the current state: (message index, content, view).
+    def _next_step(self) -> tuple[int, Page] | None:
+        """The next request needed to make Discord show the current state: (message index, page).
 
-        Text before buttons: when a long answer finishes, its last message's final text goes out before the
-        first message's Stop button is swapped, so the reader sees the whole answer one request sooner.
+        A page differs from what was sent in its text whenever its controls differ (the marker goes when a message
+        is finished), so every request carries text; the earliest message that differs goes first.
         """
-        buttons_only = None
-        for index, (content, view) in enumerate(self._desired()):
+        for index, page in enumerate(self._desired()):
             if index >= len(self._sent):
-                return index, content or "…", view
-            sent = self._sent[index]
-            if sent.content != content:
-                return index, content, view
-            if sent.view is not view and buttons_only is None:
-                buttons_only = index, content, view
-        return buttons_only
+                return index, page if page.body else Page("…", page.notice, page.controls)
+            if self._sent[index].page != page:
+                return index, page
+        return None
 
     def _kind(self) -> Kind:
         step = self._next_step()
@@ -232,21 +225,21 @@ class StreamRenderer:
         step = self._next_step()
         if step is None or not (self._producer is not None and self._producer.done()):
             return False
-        index, content, _view = step
-        return index >= len(self._sent) or self._sent[index].content != content
+        index, page = step
+        return index >= len(self._sent) or self._sent[index].page.text() != page.text()
 
-    async def _send(self, step: tuple[int, str, Any | None]) -> None:
-        index, content, view = step
+    async def _send(self, step: tuple[int, Page]) -> None:
+        index, page = step
         for attempt in range(1, MAX_SEND_ATTEMPTS + 1):
             try:
                 if index >= len(self._sent):
-                    handle = await self._sink.create(content, view)
-                    self._sent.append(_Sent(handle, content, view))
+                    handle = await self._sink.create(page)
+                    self._sent.append(_Sent(handle, page))
                     if self._on_created is not None:
                         await self._on_created([s.handle for s in self._sent])
                 else:
-                    await self._sink.edit(self._sent[index].handle, content, view)
-                    self._sent[index].content, self._sent[index].view = content, view
+                    await self._sink.edit(self._sent[index].handle, page)
+                    self._sent[index].page = page
                 return
             except RateLimitedError as limited:
                 log.info("429 on an answer's message; pausing the channel %.2f s", limited.retry_after)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 
-DISCORD_LIMIT = 2000
-# Room kept free in every message for the streaming marker, a closing fence and a status line.
-BODY_LIMIT = DISCORD_LIMIT - 80
+DISCORD_LIMIT = 2000  # characters of plain content in one message
+COMPONENTS_LIMIT = 4000  # characters of text across one Components V2 message's text displays
+MARKER_ROOM = 2  # the streaming marker after the last message's text; a notice's room is asked for when known
+BODY_LIMIT = DISCORD_LIMIT - MARKER_ROOM
+CLOSE_PACKING = 20  # a natural cut in the last twentieth of the room is preferred: long answers take fewer messages
 FENCE = "```"
 _SENTENCE_END = re.compile(r"[.!?…](?=\s)")
 
@@ -34,20 +36,30 @@ def closed(text: str) -> str:
 def cut_point(text: str, limit: int) -> int:
     """Where to cut `text` so the first part is at most `limit` characters, at the most natural boundary."""
     window = text[:limit]
-    floor = limit // 2  # never cut so early that messages become tiny
+    # First a paragraph, line or sentence close to the limit, then one as far back as half (never so early that
+    # messages become tiny), then a word.
+    for floor in (limit - limit // CLOSE_PACKING, limit // 2):
+        at = _natural_cut(window, floor)
+        if at is not None:
+            return at
+    at = window.rfind(" ", limit // 2)
+    return at + 1 if at != -1 else limit
+
+
+def _natural_cut(window: str, floor: int) -> int | None:
     for boundary in ("\n\n", "\n"):
         at = window.rfind(boundary, floor)
         if at != -1:
             return at + len(boundary)
     sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window, floor)]
-    if sentence_ends:
-        return sentence_ends[-1] + 1
-    at = window.rfind(" ", floor)
-    return at + 1 if at != -1 else limit
+    return sentence_ends[-1] + 1 if sentence_ends else None
 
 
 class MessageSplitter:
-    """Feeds on the whole text so far; `bodies` are the message contents (all but the last are final)."""
+    """Feeds on the whole text so far; `bodies` are the message contents (all but the last are final).
+
+    Every body fits `limit` with its code block closed; the last also leaves `reserve` characters for a notice.
+    """
 
     def __init__(self, limit: int = BODY_LIMIT) -> None:
         self.limit = limit
@@ -55,9 +67,10 @@ class MessageSplitter:
         self._consumed = 0  # characters of the full text already in frozen messages
         self._reopen = ""  # fence line that starts the next message when a code block spans the cut
 
-    def update(self, text: str) -> list[str]:
-        while len(body := self._reopen + text[self._consumed :]) > self.limit:
-            cut = cut_point(body, self.limit - len(FENCE) - 1)
+    def update(self, text: str, reserve: int = 0) -> list[str]:
+        reserve = min(reserve, self.limit // 2)
+        while len(closed(body := self._reopen + text[self._consumed :])) + reserve > self.limit:
+            cut = cut_point(body, min(self.limit - len(FENCE) - 1, len(body) - 1))
             cut = max(cut, len(self._reopen) + 1)
             head = body[:cut]
             fence = open_fence(head)

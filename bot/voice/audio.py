@@ -7,7 +7,6 @@ import wave
 from dataclasses import dataclass
 
 import discord
-import numpy as np
 
 SAMPLE_RATE = 48_000
 CHANNELS = 2
@@ -23,12 +22,16 @@ class PcmAudio:
         return len(self.data) / (SAMPLE_RATE * CHANNELS * 2)
 
     def peak(self) -> int:
+        import numpy as np  # on first speech, not at start-up (a tenth of a second)
+
         samples = np.frombuffer(self.data, dtype="<i2")
         return int(np.abs(samples.astype(np.int32)).max()) if samples.size else 0
 
 
 def to_discord_pcm(samples: bytes, rate: int, channels: int) -> PcmAudio:
     """Resample (linear interpolation) and duplicate to stereo: enough for speech."""
+    import numpy as np
+
     mono = np.frombuffer(samples[: len(samples) // 2 * 2], dtype="<i2").astype(np.float32)
     if channels == 2:
         mono = mono.reshape(-1, 2).mean(axis=1)

@@ -19,13 +19,16 @@ from bot.answers.surface import AnswerActions, Controls
 from bot.db import history
 from bot.db.database import Database
 from bot.domain import Asker, ChatMessage, GenerationParams, Place, StreamEnd
+from bot.generation.hf_api import ApiConfig, HFApiBackend
 from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService
 from bot.services.cooldowns import SharedCooldowns
 from bot.services.usage import UsageService
 from bot.streaming.pacing import PacerRegistry
+from bot.streaming.page import Page
 from bot.streaming.renderer import STOPPED_MARK, Outcome
 from tests.answers.test_service import RecordingSink
+from tests.standins.chat_server import REPLY, ChatServer
 from tests.standins.scripted import ScriptedBackend
 
 HERE = Place(guild_id=5, channel_id=55)
@@ -57,7 +60,7 @@ class EndlessBackend(ScriptedBackend):
 class RefusingSink(RecordingSink):
     """Discord accepts the first message, then refuses every edit for good (the message was deleted)."""
 
-    async def edit(self, handle: Any, content: str, view: Any | None) -> None:
+    async def edit(self, handle: Any, page: Page) -> None:
         raise RuntimeError("404 Unknown Message")
 
 
@@ -74,6 +77,9 @@ class Surface:
 
     async def acknowledge(self, queued: bool) -> None:
         self.events.append("acknowledged")
+
+    async def waiting(self) -> None:
+        return None
 
     async def refuse(self, message: str) -> None:
         self.events.append("refused")
@@ -214,3 +220,21 @@ async def test_nothing_waits_for_the_store_before_the_acknowledgement(
         assert after[0] == "acknowledged", after[:3]
     second = events[events.index("asked: second, too soon") + 1 :]
     assert second[-1] == "refused" and "store" in second  # the cooldown was read from the store, after the ack
+
+
+async def test_an_api_answer_cut_by_its_length_limit_is_truncated_and_offers_continue(
+    database: Database, registry: ModelRegistry, chat_server: ChatServer
+) -> None:
+    api = HFApiBackend("length", ApiConfig(base_url=chat_server.url, token="hf_test", timeout_seconds=5.0))
+    registry.register(api)
+    registry.default_model = "length"
+    answers = AnswerService(
+        ConversationService(database, registry), PacerRegistry(), SharedCooldowns(database, 0), GuildGate(2)
+    )
+    surface = Surface()
+    outcome = await answers.answer(Question(HERE, Asker(1, "ann"), "Tell me about Paris", "ask"), surface)
+    assert outcome is not None and outcome.status == "truncated"
+    assert surface.messages.contents == [f"{REPLY}\n\n{TRUNCATED_NOTICE}"]
+    assert surface.finished_with == [True]  # the finished answer's buttons include Continue
+    stored = await stored_answer(database)
+    assert (stored.content, stored.status) == (REPLY, "truncated")

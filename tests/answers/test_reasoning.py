@@ -19,6 +19,7 @@ from bot.generation.registry import ModelRegistry
 from bot.services.conversation import ConversationService
 from bot.services.cooldowns import Cooldowns
 from bot.streaming.pacing import PacerRegistry
+from bot.streaming.page import Page
 from bot.streaming.renderer import Outcome
 from tests.standins.chat_server import REPLY, THOUGHT, ChatServer
 
@@ -38,6 +39,9 @@ class ShowingSurface:
     async def acknowledge(self, queued: bool) -> None:
         return None
 
+    async def waiting(self) -> None:
+        return None
+
     async def refuse(self, message: str) -> None:
         raise AssertionError(f"refused: {message}")
 
@@ -47,12 +51,14 @@ class ShowingSurface:
     def sink(self) -> Any:
         return self
 
-    async def create(self, content: str, view: Any | None) -> int:
+    async def create(self, page: Page) -> int:
+        content = page.text()
         self.current.append(content)
         self.shown.append(content)
         return len(self.current) - 1
 
-    async def edit(self, handle: int, content: str, view: Any | None) -> None:
+    async def edit(self, handle: int, page: Page) -> None:
+        content = page.text()
         self.current[handle] = content
         self.shown.append(content)
 

@@ -15,7 +15,13 @@ from tests.standins.scripted import EchoBackend, ScriptedBackend
 
 
 @pytest.fixture
-async def services(tmp_path: Path) -> AsyncIterator[Services]:
+def message_layout() -> str:
+    """The cog tests read answers as plain content; tests/cogs/test_layout.py runs the default, Components V2."""
+    return "classic"
+
+
+@pytest.fixture
+async def services(tmp_path: Path, message_layout: str) -> AsyncIterator[Services]:
     """Real services on a migrated SQLite file; scripted backends stand in for the model."""
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -24,6 +30,7 @@ async def services(tmp_path: Path) -> AsyncIterator[Services]:
         user_cooldown_seconds=0,
         admin_user_ids=[],
         shard_count=1,  # the bot is auto-sharded; simcord runs it as one shard
+        message_layout=message_layout,
     )
     registry = build_registry(settings)
     registry.register(ScriptedBackend())

@@ -131,3 +131,13 @@ async def test_changes_lists_the_audit_trail_for_admins_only(simcord_env, servic
     assert denied.ephemeral and denied.response.content == "Only server admins (Manage Server) can do that."
     shown = await s.admin.slash(s.channel, "changes")
     assert shown.ephemeral and f"<@{s.admin.id}> `model.set` channel:{s.channel.id} echo" in shown.response.content
+
+
+async def test_the_admin_allowlist_adds_to_manage_server_and_never_replaces_it(
+    simcord_env, simcord_bot, services
+) -> None:
+    s = server(simcord_env)
+    simcord_bot.settings.admin_user_ids.append(s.member.id)  # listed, but without Manage Server
+    refused = await s.member.slash(s.channel, "model set", name="echo")
+    assert refused.ephemeral and refused.response.content == "Only server admins (Manage Server) can do that."
+    assert await services.places.model_in_force(Place(s.guild.id, s.channel.id)) == ("scripted", "default")

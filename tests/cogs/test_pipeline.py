@@ -15,6 +15,7 @@ from bot.discord_bot import HFBot
 from bot.discord_ui.recovery import INTERRUPTED_NOTICE
 from bot.domain import AnswerStatus, ChatMessage, GenerationParams, StreamEnd
 from bot.errors import ModelUnavailableError
+from bot.services.conversation import MESSAGE_ID_SEPARATOR
 from tests.cogs.helpers import server
 from tests.standins.scripted import ScriptedBackend
 
@@ -116,3 +117,24 @@ async def test_an_answer_left_streaming_by_a_crash_is_marked_interrupted(
         ("user", "a story", "complete"),
         ("assistant", "The story begins with a dragon", AnswerStatus.INTERRUPTED),
     ]
+
+
+async def test_a_crashed_answer_of_several_messages_says_interrupted_under_its_last(
+    simcord_env, simcord_bot: HFBot, services: Services
+) -> None:
+    s = server(simcord_env)
+    channel = simcord_bot.get_channel(s.channel.id)
+    first = await channel.send("Chapter one, all of it.")
+    last = await channel.send("Chapter two begins ▌")
+    async with services.db.sessions.begin() as session:
+        await history.add_turn(session, channel_id=s.channel.id, guild_id=s.guild.id, role="user", content="a saga")
+        left = await history.add_turn(
+            session, channel_id=s.channel.id, guild_id=s.guild.id, role="assistant", content="", status="streaming"
+        )
+        ids = MESSAGE_ID_SEPARATOR.join(f"{s.channel.id}:{m.id}" for m in (first, last))
+        await history.update_turn(session, left.id, message_ids=ids)
+
+    await simcord_bot.recover_after_crash()
+    await simcord_env.settle()
+    assert (await channel.fetch_message(first.id)).content == "Chapter one, all of it."
+    assert (await channel.fetch_message(last.id)).content == f"Chapter two begins\n\n{INTERRUPTED_NOTICE}"

@@ -107,3 +107,22 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360000002000154a24f5f0000000049454e44ae426082"
 )
+
+
+async def test_a_refused_file_is_never_downloaded(simcord_env, simcord_bot, services: Services, monkeypatch) -> None:
+    s = server(simcord_env)
+    me = simcord_bot.user
+    downloads: list[str] = []
+    download = simcord_bot.http.get_from_cdn
+
+    async def recording(url: str) -> bytes:
+        downloads.append(url.rsplit("/", 1)[-1])
+        return await download(url)
+
+    monkeypatch.setattr(simcord_bot.http, "get_from_cdn", recording)
+    big = b"a line of text\n" * 80_000  # 1.2 MB
+    files = [("tool.bin", bytes(range(256))), ("huge.txt", big), ("notes.md", b"# Notes\nTides at noon")]
+    await s.member.send(s.channel, f"<@{me.id}> hello there", attachments=files)
+    answer = s.channel.last_message.content
+    assert "**huge.txt** is too large to read" in answer and "I can't read **tool.bin**" in answer
+    assert downloads == ["notes.md"]  # checked from the metadata first: only the usable file was read

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import discord
+from sqlalchemy import event
 
 from bot.app import Services
 from bot.db import history
@@ -240,3 +241,33 @@ async def test_a_thread_opened_on_no_message_is_looked_up_once(simcord_env, simc
         assert thread.last_message.author.id == simcord_bot.user.id
     lookups = [r for r in simcord_env.http_requests if r.method == "GET" and r.path.endswith(f"/messages/{thread.id}")]
     assert len(lookups) == 1  # that it has no starter message is remembered
+
+
+async def test_a_mention_shows_typing_before_the_channel_settings_are_read(
+    simcord_env, simcord_bot, services: Services
+) -> None:
+    # A mention in a text channel is a question whatever the settings say: its typing indicator (the message's
+    # acknowledgement) goes out before auto_thread is read from the store; then the thread gets its own.
+    s = server(simcord_env)
+    me = simcord_bot.user
+    await s.admin.slash(s.channel, "persona threads", mode="on")
+    start = len(simcord_env.http_requests)
+
+    def typed() -> list[str]:
+        return [r.path for r in simcord_env.http_requests[start:] if r.path.endswith("/typing")]
+
+    typed_at_first_read: list[list[str]] = []
+
+    def statement(*_args: Any) -> None:
+        if not typed_at_first_read:
+            typed_at_first_read.append(typed())
+
+    engine = services.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        await s.member.send(s.channel, f"<@{me.id}> what is a good first telescope?")
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    [thread] = s.channel.threads
+    assert typed_at_first_read == [[f"/channels/{s.channel.id}/typing"]]
+    assert typed() == [f"/channels/{s.channel.id}/typing", f"/channels/{thread.id}/typing"]

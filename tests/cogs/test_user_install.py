@@ -32,6 +32,11 @@ EPHEMERAL = 64
 
 
 @pytest.fixture
+def message_layout() -> str:
+    return "components"  # the default layout, through the interaction-only stand-in's V2 rules
+
+
+@pytest.fixture
 async def away(services: Services) -> AsyncIterator[tuple[HFBot, InteractionOnlyDiscord]]:
     standin = await InteractionOnlyDiscord().start()
     base, Route.BASE = Route.BASE, f"{standin.url}/api/v10"
@@ -100,8 +105,8 @@ async def test_a_long_answer_stays_within_five_follow_ups_and_says_it_was_cut(
 ) -> None:
     bot, standin = away
     paragraph = "A sentence about the sea and its tides, long enough to fill a message. " * 12
-    services.registry.register(ScriptedBackend(name="long", text="\n\n".join([paragraph.strip()] * 14)))
-    services.registry.default_model = "long"  # about 12,000 characters: seven messages where the bot is a member
+    services.registry.register(ScriptedBackend(name="long", text="\n\n".join([paragraph.strip()] * 30)))
+    services.registry.default_model = "long"  # about 26,000 characters: seven V2 messages where the bot is a member
     payload = interaction(2, "long", ASKER, ask("long", "tell me everything"), may_use_external_apps=False)
     bot._connection.parse_interaction_create(payload)
     await until(lambda: finished(standin, "long") and CUT_NOTICE.strip() in standin.shown("long")[-1].content, bot)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from bot.db.database import Database
 from bot.db.engine import make_engine
-from bot.db.migrate import alembic_config, upgrade
+from bot.db.migrate import alembic_config, at_head, head_revision, upgrade
 
 
 async def _tables(url: str) -> set[str]:
@@ -43,3 +44,19 @@ async def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path) -> None:  # type: 
         assert (await conn.scalar(text("PRAGMA foreign_keys"))) == 1
         assert (await conn.scalar(text("PRAGMA busy_timeout"))) == 15000
     await db.close()
+
+
+def test_the_head_read_from_the_files_is_alembics_head() -> None:
+    assert head_revision() == ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+async def test_at_head_only_when_stamped_with_the_head(db_url: str) -> None:
+    engine = make_engine(db_url)
+    try:
+        assert not await at_head(engine)  # empty: no alembic_version table
+        await asyncio.to_thread(command.upgrade, alembic_config(db_url), "0006")
+        assert not await at_head(engine)
+        await upgrade(db_url)
+        assert await at_head(engine)
+    finally:
+        await engine.dispose()

@@ -15,6 +15,9 @@ from bot.generation.local import LocalBackend, LocalModelPool
 from bot.generation.local_stream import LoopStreamer
 from tests.conftest import MODEL_CACHE
 
+# Several real SmolLM2 answers side by side take a minute or two on two busy cores: past the 120 s per-test limit.
+pytestmark = pytest.mark.timeout(600)
+
 PROMPTS = [
     "What is the capital of France?",
     "Write a short poem about the sea.",

@@ -77,7 +77,8 @@ async def test_event_loop_keeps_ticking_during_generation(smollm2_pool: LocalMod
     done.set()
     await task
     assert len(gaps) > 50
-    assert max(gaps) < 0.050, f"event loop stalled {max(gaps) * 1000:.0f} ms"
+    # Blocking would stall it for whole decoding steps (seconds); 100 ms leaves room for a loaded 2-core machine.
+    assert max(gaps) < 0.100, f"event loop stalled {max(gaps) * 1000:.0f} ms"
 
 
 async def test_oversized_prompt_is_refused_clearly(smollm2_pool: LocalModelPool) -> None:

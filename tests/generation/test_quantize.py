@@ -93,6 +93,7 @@ async def test_embedded_model_in_a_quantized_form_answers(form: str, caplog: pyt
         assert len(layers) == (210 if form == "int4" else 211)  # 7 per layer x 30 (+ the head for int8)
         if bf16_prepack_supported():  # else prompts and the head keep float32 layers
             assert not any(type(m) is nn.Linear for m in loaded.model.modules())
+        assert not file_backed(loaded.model)  # the float32 file's pages can go: nothing quantized points into them
         steps: list[str] = []
         loaded.model.register_forward_pre_hook(lambda *_: steps.append(threading.current_thread().name))
         assert "Paris" in await answer(pool, ASKED)
@@ -102,6 +103,24 @@ async def test_embedded_model_in_a_quantized_form_answers(form: str, caplog: pyt
     (loading,) = [r for r in caplog.records if r.getMessage().startswith("Loaded local model")]
     assert f"as {form}" in loading.getMessage()
     assert loading.threadName == "local-batch" and set(steps) == {"local-batch"} and len(steps) > 5
+
+
+def file_backed(model: nn.Module) -> list[str]:
+    """Names of the model's tensors whose memory lies in a mapping of a safetensors file."""
+    spans = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            if line.rstrip().endswith(".safetensors"):
+                low, high = line.split()[0].split("-")
+                spans.append((int(low, 16), int(high, 16)))
+    named = [*model.named_parameters(), *model.named_buffers()]
+    return [
+        name
+        for name, tensor in named
+        if tensor.layout == torch.strided
+        and not tensor.is_mkldnn
+        and any(low <= tensor.data_ptr() < high for low, high in spans)
+    ]
 
 
 async def test_a_load_whose_asker_left_does_not_leave_a_model_running() -> None:

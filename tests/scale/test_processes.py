@@ -16,6 +16,9 @@ from sqlalchemy import text
 from bot.db.database import Database
 from tests.standins.postgres import PostgresServer
 
+# Ten bot processes on PostgreSQL, killed and restarted: minutes, not seconds, on a busy machine.
+pytestmark = pytest.mark.timeout(900)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

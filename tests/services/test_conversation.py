@@ -159,3 +159,22 @@ async def test_a_file_in_a_long_conversation_still_leaves_room_for_the_answer(
     question = reply.context.messages[-1]["content"]
     assert question.startswith("[File notes.txt:]") and "What do these notes say?" in question
     assert reply.left_out > 0  # older turns made way for the file
+
+
+async def test_an_answer_still_streaming_is_nobodys_context(database: Database, registry: ModelRegistry) -> None:
+    service = ConversationService(database, registry)
+    await say(service, "First question.", model="scripted")
+    async with database.writes.begin() as session:  # another process's answer, or a crashed one's, still streaming
+        await history.add_turn(session, channel_id=HERE.channel_id, guild_id=HERE.guild_id, role="user", content="Q2")
+        await history.add_turn(
+            session,
+            channel_id=HERE.channel_id,
+            guild_id=HERE.guild_id,
+            role="assistant",
+            content="Half an answer being writ",
+            status="streaming",
+            owner="another-process",
+        )
+    seen = json.loads(await say(service, "Who is here?", model="echo"))
+    contents = [m["content"] for m in seen[1:]]
+    assert contents == ["First question.", "Hello there, friend.", "Q2", "Who is here?"]

@@ -10,10 +10,14 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from bot.db.database import Database
 from tests.conftest import MODEL_CACHE
+
+# A bot process killed mid-answer and started again: longer than the per-test limit allows.
+pytestmark = pytest.mark.timeout(900)
 
 PROMPT = "Write a long story about a dragon who learns to bake bread."
 

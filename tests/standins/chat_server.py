@@ -11,6 +11,11 @@ The requested `model` picks a scenario, so one server covers every behaviour the
   missing       answers 404
   think         streams a `<think>` block (cut mid-tag across chunks), then the words of REPLY
   reasoning     streams THOUGHT as `reasoning_content` deltas, then the words of REPLY
+  length        streams the words of REPLY, then ends with finish_reason "length" (the max_tokens cut)
+  tools         follows `tool_plan`: round N (N tool rounds already in the request) streams the calls planned for
+                it as `tool_calls` deltas (arguments cut across chunks), ending with finish_reason "tool_calls";
+                past the plan, or offered no tools, it answers "Tool said: " and the last round's tool messages
+Every other stream ends with finish_reason "stop".
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class ChatServer:
     disconnects: int = 0
     chunk_delay: float = 0.0
     retry_after: str = "0"
+    tool_plan: list[list[tuple[str, str]]] = field(default_factory=list)  # per round: (tool name, arguments JSON)
     url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -74,6 +80,8 @@ class ChatServer:
             return web.json_response({"error": "Invalid credentials"}, status=401)
         if kind == "missing":
             return web.json_response({"error": "Model not found"}, status=404)
+        if kind == "tools":
+            return await self._tools(request, model, body)
         words = _words(body["messages"][-1]["content"]) if kind == "echo" else _words(REPLY)
         if kind == "think":
             block = f"<think>{THOUGHT}</think>\n\n"
@@ -99,12 +107,51 @@ class ChatServer:
                 await response.write(_chunk(model, word))
                 if self.chunk_delay:
                     await asyncio.sleep(self.chunk_delay)
-            await response.write(_chunk(model, "", finish="stop"))
+            await response.write(_chunk(model, "", finish="length" if kind == "length" else "stop"))
             await response.write(b"data: [DONE]\n\n")
         except (ConnectionResetError, asyncio.CancelledError):
             self.disconnects += 1
             raise
         return response
+
+    async def _tools(self, request: web.Request, model: str, body: dict[str, Any]) -> web.StreamResponse:
+        messages = body["messages"]
+        done = sum(1 for m in messages if m.get("tool_calls"))
+        if body.get("tools") and done < len(self.tool_plan):
+            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+            await response.prepare(request)
+            for index, (name, arguments) in enumerate(self.tool_plan[done]):
+                call_id = f"call_{done}_{index}"
+                await response.write(_tool_chunk(model, index, arguments[:5], call_id, name))
+                for start in range(5, len(arguments), 5):
+                    await response.write(_tool_chunk(model, index, arguments[start : start + 5]))
+                    if self.chunk_delay:
+                        await asyncio.sleep(self.chunk_delay)
+            await response.write(_chunk(model, "", finish="tool_calls"))
+            await response.write(b"data: [DONE]\n\n")
+            return response
+        last_round: list[str] = []
+        for message in reversed(messages):
+            if message.get("role") != "tool":
+                break
+            last_round.insert(0, message["content"])
+        return await self._stream(request, model, _words("Tool said: " + " | ".join(last_round)), "tools")
+
+
+def _tool_chunk(model: str, index: int, arguments: str, call_id: str | None = None, name: str | None = None) -> bytes:
+    call: dict[str, Any] = {"index": index, "function": {"arguments": arguments}}
+    if call_id is not None:
+        call |= {"id": call_id, "type": "function"}
+        call["function"]["name"] = name
+    payload = {
+        "id": "chatcmpl-standin",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "system_fingerprint": "standin",
+        "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [call]}, "finish_reason": None}],
+    }
+    return f"data: {json.dumps(payload)}\n\n".encode()
 
 
 def _words(text: str) -> list[str]:

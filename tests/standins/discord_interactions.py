@@ -4,7 +4,9 @@ invite the bot, or in someone else's DM).
 It serves what such an app may use: the interaction callback, the original response and follow-ups (at most five
 per interaction, as Discord allows there), plus the start-up calls. Any other request, like reading or writing a
 channel or opening a thread, is refused with 403 Missing Access and recorded, so a test can assert there were none.
-Interactions are handed to the bot through discord.py's own gateway parser.
+Interactions are handed to the bot through discord.py's own gateway parser. Message bodies are held to Discord's
+shape rules (content over 2,000 characters; with the Components V2 flag, content or embeds, more than 4,000
+characters of text displays, or an edit that drops the flag: all refused with a 400, and counted).
 """
 
 from __future__ import annotations
@@ -21,15 +23,47 @@ BOT_ID = 1
 MAX_FOLLOWUPS = 5
 USE_EXTERNAL_APPS = 1 << 50
 SEND_MESSAGES = 1 << 11
+COMPONENTS_V2 = 1 << 15
+
+
+def _text_displays(components: Any) -> list[str]:
+    found: list[str] = []
+    for component in components if isinstance(components, list) else []:
+        if component.get("type") == 10:
+            found.append(str(component.get("content", "")))
+        found.extend(_text_displays(component.get("components")))
+    return found
+
+
+def shape_refusal(body: dict[str, Any], previous_flags: int | None) -> str | None:
+    """Why Discord would refuse this message body, or None."""
+    flags = int(body.get("flags") or 0) if "flags" in body or previous_flags is None else previous_flags
+    if previous_flags is not None and previous_flags & COMPONENTS_V2 and not flags & COMPONENTS_V2:
+        return "the components_v2 flag cannot be removed"
+    if flags & COMPONENTS_V2:
+        if body.get("content") or body.get("embeds"):
+            return "components_v2 messages cannot contain content or embeds"
+        if sum(len(t) for t in _text_displays(body.get("components"))) > 4000:
+            return "text displays over 4000 characters"
+    elif len(str(body.get("content") or "")) > 2000:
+        return "content over 2000 characters"
+    return None
+
+
+def shown_text(body: dict[str, Any]) -> str:
+    """What a reader sees: the content, or the text displays one after another."""
+    texts = _text_displays(body.get("components"))
+    return "\n\n".join(texts) if texts else str(body.get("content") or "")
 
 
 @dataclass
 class Written:
     token: str
     message_id: int
-    content: str
+    content: str  # the text a reader sees (plain content, or the text displays)
     flags: int
     followup: bool
+    components: list[Any] = field(default_factory=list)
 
 
 @dataclass
@@ -38,6 +72,7 @@ class InteractionOnlyDiscord:
     messages: dict[int, Written] = field(default_factory=dict)  # message id -> its latest state
     followups: dict[str, int] = field(default_factory=dict)  # token -> follow-ups accepted
     refused_followups: int = 0
+    refused_shapes: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)  # requests an interaction-only app may not make
     url: str = ""
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(5000))
@@ -107,6 +142,8 @@ class InteractionOnlyDiscord:
         self.callbacks[token] = body
         data = body.get("data") or {}
         message_id = next(self._ids)
+        if (too_long := _too_long(data)) is not None:
+            return too_long
         if body.get("type") in (4, 5):  # a message (or "thinking…") becomes the original response
             content = str(data.get("content") or "")
             self.messages[message_id] = Written(token, message_id, content, int(data.get("flags") or 0), False)
@@ -131,21 +168,37 @@ class InteractionOnlyDiscord:
         written = self.messages[message_id]
         if request.method == "PATCH":
             body = await _body(request)
-            if "content" in body:
-                written.content = str(body["content"])
+            refused = self._refuse_shape(body, written.flags)
+            if refused is not None:
+                return refused
+            if "flags" in body:
+                written.flags = int(body["flags"]) | (written.flags & 64)
+            if "content" in body or "components" in body:
+                written.content, written.components = shown_text(body), list(body.get("components") or [])
         elif request.method == "DELETE":
             del self.messages[message_id]
             return web.Response(status=204)
         return _json(_message(written, loading=False))
+
+    def _refuse_shape(self, body: dict[str, Any], previous_flags: int | None) -> web.Response | None:
+        why = shape_refusal(body, previous_flags)
+        if why is None:
+            return None
+        self.refused_shapes.append(why)
+        return _json({"message": f"Invalid Form Body: {why}", "code": 50035}, status=400)
 
     async def _followup(self, request: web.Request) -> web.Response:
         token = request.match_info["token"]
         if self.followups.get(token, 0) >= MAX_FOLLOWUPS:
             self.refused_followups += 1
             return _json({"message": "Maximum number of follow-up messages reached", "code": 40094}, status=400)
-        self.followups[token] = self.followups.get(token, 0) + 1
         body = await _body(request)
-        written = Written(token, next(self._ids), str(body.get("content", "")), int(body.get("flags") or 0), True)
+        refused = self._refuse_shape(body, None)
+        if refused is not None:
+            return refused
+        self.followups[token] = self.followups.get(token, 0) + 1
+        flags, components = int(body.get("flags") or 0), list(body.get("components") or [])
+        written = Written(token, next(self._ids), shown_text(body), flags, True, components)
         self.messages[written.message_id] = written
         return _json(_message(written, loading=False))
 
@@ -230,7 +283,10 @@ def message_payload(message_id: int, content: str, author: dict[str, Any], **mor
 def _message(written: Written, loading: bool) -> dict[str, Any]:
     bot = {"id": str(BOT_ID), "username": "bot", "discriminator": "0", "avatar": None}
     flags = written.flags | (128 if loading else 0)
-    return message_payload(written.message_id, written.content, bot, flags=flags, webhook_id=str(APPLICATION_ID))
+    content = "" if flags & COMPONENTS_V2 else written.content
+    return message_payload(
+        written.message_id, content, bot, flags=flags, webhook_id=str(APPLICATION_ID), components=written.components
+    )
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -241,6 +297,15 @@ async def _body(request: web.Request) -> dict[str, Any]:
         form = await request.post()
         return dict(json.loads(str(form.get("payload_json", "{}"))))
     return dict(await request.json())
+
+
+def _too_long(body: dict[str, Any]) -> web.Response | None:
+    """Discord's answer to content over its limit (2,000 characters; Components V2 carry none)."""
+    content = body.get("content")
+    if content is None or len(str(content)) <= 2000:
+        return None
+    error = {"content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]}}
+    return _json({"message": "Invalid Form Body", "code": 50035, "errors": error}, status=400)
 
 
 def _json(payload: object, status: int = 200) -> web.Response:

@@ -9,9 +9,24 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from bot.streaming.page import Page
 from bot.streaming.renderer import RateLimitedError
 
 T = TypeVar("T")
+
+CONTENT_LIMIT = 2000  # Discord refuses a message's content past this (50035 Invalid Form Body)
+COMPONENTS_V2_LIMIT = 4000  # the text of a Components V2 message, all its text displays together
+
+
+class TooLongError(Exception):
+    """What Discord answers a message over its limit: the request fails and nothing changes."""
+
+
+def check_length(content: str, view: Any | None) -> None:
+    v2 = view is not None and getattr(view, "has_components_v2", lambda: False)()
+    limit = COMPONENTS_V2_LIMIT if v2 else CONTENT_LIMIT
+    if len(content) > limit:
+        raise TooLongError(f"400 Bad Request (error code: 50035): content is {len(content)} characters, over {limit}")
 
 
 class FakeClock:
@@ -54,7 +69,8 @@ class Request:
     index: int
     content: str
     bucket: str = ""
-    view: Any = None
+    view: Any = None  # the page's controls
+    page: Page | None = None
 
 
 @dataclass
@@ -65,7 +81,7 @@ class _Window:
 
 @dataclass
 class FakeChannel:
-    """Records creates/edits like Discord's message endpoints.
+    """Records creates/edits like Discord's message endpoints, refusing content over Discord's limits.
 
     With `pacers`, every answer carries Discord's rate-limit headers through the bot's own trace (the bucket's
     limit, remaining and reset; a fixed window from its first request, as Discord counts): creates and edits in a
@@ -101,11 +117,11 @@ class FakeChannel:
             count += sum(1 for i, t in enumerate(times) if sum(1 for u in times[: i + 1] if t - u < window) > limit)
         return count
 
-    def sink(self) -> FakeSink:
-        return FakeSink(self)
+    def sink(self, layout: str = "classic") -> FakeSink:
+        return FakeSink(self, layout=layout)
 
-    def interaction_sink(self, token: str, limit: int = 5, window: float = 2.0) -> FakeSink:
-        return FakeSink(self, token=token, limit=limit, window=window)
+    def interaction_sink(self, token: str, limit: int = 5, window: float = 2.0, layout: str = "classic") -> FakeSink:
+        return FakeSink(self, token=token, limit=limit, window=window, layout=layout)
 
     def _headers(self, bucket: str, limit: int, window: float) -> dict[str, str]:
         now = self.clock.now
@@ -129,8 +145,24 @@ class FakeSink:
     token: str | None = None
     limit: int = 5
     window: float = 5.0
+    layout: str = "classic"  # or "components": Discord's Components V2 rules
     mine: list[int] = field(default_factory=list)
+    pages: dict[int, Page] = field(default_factory=dict)
     _original_used: bool = False
+
+    @property
+    def message_limit(self) -> int:
+        return COMPONENTS_V2_LIMIT if self.layout == "components" else CONTENT_LIMIT
+
+    def _check(self, page: Page) -> str:
+        """What Discord would refuse: content past 2,000, or text displays past 4,000 in all; the text shown."""
+        if self.layout == "components":
+            total = len(page.body) + len(page.notice)
+            if total > COMPONENTS_V2_LIMIT:
+                raise TooLongError(f"400 Bad Request (error code: 50035): text displays hold {total} characters")
+        else:
+            check_length(page.text(), None)
+        return page.text()
 
     def create_kind(self) -> Any:
         from bot.streaming.pacing import Kind
@@ -178,20 +210,26 @@ class FakeSink:
             observe_response(channel.pacers, method, url, 200, channel._headers(bucket, limit, window))
         return bucket
 
-    async def create(self, content: str, view: Any | None) -> int:
+    async def create(self, page: Page) -> int:
+        content = self._check(page)
         op = "edit" if self.create_kind() == "edit" else "create"
         bucket = await self._request(op)
         self._original_used = True
         self.channel.contents.append(content)
         index = len(self.channel.contents) - 1
         self.mine.append(index)
-        self.channel.requests.append(Request(self.channel.clock.now, "create", index, content, bucket, view))
+        self.pages[index] = page
+        request = Request(self.channel.clock.now, "create", index, content, bucket, page.controls, page)
+        self.channel.requests.append(request)
         return index
 
-    async def edit(self, handle: int, content: str, view: Any | None) -> None:
+    async def edit(self, handle: int, page: Page) -> None:
+        content = self._check(page)
         bucket = await self._request("edit")
         self.channel.contents[handle] = content
-        self.channel.requests.append(Request(self.channel.clock.now, "edit", handle, content, bucket, view))
+        self.pages[handle] = page
+        request = Request(self.channel.clock.now, "edit", handle, content, bucket, page.controls, page)
+        self.channel.requests.append(request)
 
     def visible(self) -> list[str]:
         return [self.channel.contents[i] for i in self.mine]

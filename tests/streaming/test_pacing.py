@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.streaming.pacing import PacerRegistry
+from bot.streaming.pacing import Kind, Lane, PacerRegistry
 from bot.streaming.renderer import StreamRenderer
 from tests.streaming.fakes import FakeChannel, FakeClock, FakeSink
 from tests.streaming.test_renderer import idle, model, words
@@ -139,20 +139,29 @@ async def test_a_shared_scope_429_slows_that_channel_and_no_other() -> None:
     assert max(r.freeze for r in crowded_results) <= 6.5
 
 
-async def test_a_long_answer_shows_its_last_words_before_swapping_its_buttons() -> None:
+@pytest.mark.parametrize("layout", ["classic", "components"])
+async def test_controls_ride_on_the_last_message_and_no_write_is_spent_on_them_alone(layout: str) -> None:
     clock = FakeClock()
     pacers = PacerRegistry(clock, clock.sleep)
     channel = FakeChannel(clock, pacers=pacers)
-    sink = channel.sink()
+    sink = channel.sink(layout)
     stop, regenerate = object(), object()
     renderer = StreamRenderer(
-        sink, pacers.for_channel(42), streaming_view=stop, final_view=regenerate, idle_wait=idle(clock)
+        sink, pacers.for_channel(42), streaming_controls=stop, final_controls=regenerate, idle_wait=idle(clock)
     )
-    await clock.run(renderer.run(model(clock, words(500))))
+    await clock.run(renderer.run(model(clock, words(1300 if layout == "components" else 500))))
     assert len(sink.visible()) >= 2
-    last_words = max(i for i, r in enumerate(channel.requests) if r.index == sink.mine[-1])
-    swap = next(i for i, r in enumerate(channel.requests) if r.index == sink.mine[0] and r.view is regenerate)
-    assert last_words < swap  # the reader sees the end of the answer first; the button swap can wait its turn
+    shown: dict[int, str] = {}
+    for request in channel.requests:
+        newest = max(r.index for r in channel.requests[: channel.requests.index(request) + 1])
+        assert request.view is None or request.index == newest, "controls only on the message being written"
+        assert shown.get(request.index) != request.content, "a request that changes no text (controls alone)"
+        shown[request.index] = request.content
+    # The edit that finished each earlier message took its Stop away; nothing touched it after.
+    for earlier in sink.mine[:-1]:
+        last = [r for r in channel.requests if r.index == earlier][-1]
+        assert last.view is None and last.content == sink.visible()[sink.mine.index(earlier)]
+    assert [sink.pages[i].controls for i in sink.mine] == [None] * (len(sink.mine) - 1) + [regenerate]
 
 
 @pytest.mark.parametrize("count", [150, 300])
@@ -167,3 +176,64 @@ async def test_every_request_counts_so_a_channel_meets_at_most_one_shared_429(co
     results = await answer_together(clock, pacers, sinks, count)
     assert all(r.exact for r in results)
     assert channel.shared_429s <= 1
+
+
+async def grant_times(clock: FakeClock, lane: Lane, asks: list[bool], kind: Kind = Kind.EDIT) -> list[float]:
+    """When each request is let through, asked one after another (True: urgent)."""
+    times = []
+    for urgent in asks:
+        await clock.run(lane.acquire(lambda: kind, lambda urgent=urgent: urgent))  # type: ignore[misc]
+        times.append(clock.now)
+    return times
+
+
+async def test_an_urgent_write_jumps_the_line_of_progress_edits() -> None:
+    clock = FakeClock()
+    lane = Lane(clock, clock.sleep)
+    await clock.run(lane.acquire())  # a request just went out: the next progress edit waits its spacing
+    order: list[str] = []
+
+    async def ask(name: str, urgent: bool) -> None:
+        await lane.acquire(urgent=lambda: urgent)
+        order.append(name)
+
+    async def both() -> None:
+        progress = asyncio.create_task(ask("progress", False))
+        await asyncio.sleep(0)  # the progress edit is in line first
+        await ask("final", True)
+        await progress
+
+    await clock.run(both())
+    assert order == ["final", "progress"]
+    assert clock.now > 1.0  # the progress edit still kept its spacing
+
+
+async def test_an_urgent_write_goes_out_at_once_where_a_progress_edit_waits_its_spacing() -> None:
+    clock = FakeClock()
+    lane = Lane(clock, clock.sleep)
+    assert await grant_times(clock, lane, [False, True]) == [0.0, 0.0]
+    assert (await grant_times(clock, lane, [False]))[0] >= 1.0
+
+
+async def test_with_few_answers_a_request_per_window_is_kept_for_urgent_ones() -> None:
+    clock = FakeClock()
+    lane = Lane(clock, clock.sleep)
+    with lane.streaming():  # one answer writing: progress edits leave the window's last request free
+        progress = await grant_times(clock, lane, [False] * 9)
+        in_a_window = max(sum(1 for t in progress if u <= t < u + 5.0) for u in progress)
+        assert in_a_window == 4
+        urgent_at = (await grant_times(clock, lane, [True]))[0]
+        assert urgent_at == progress[-1]  # the kept request: the final text shows at once
+
+
+async def test_a_shared_429_estimates_the_hidden_limit_as_what_got_through_less_one() -> None:
+    clock = FakeClock()
+    pacers = PacerRegistry(clock, clock.sleep)
+    for i in range(9):  # nine edits of the channel's slash answers got through in this window, the tenth was refused
+        pacers.for_interaction(f"t{i}", 42).learn(Kind.EDIT, 5, 4, 2.0)
+    pacers.for_interaction("t0", 42).penalize_shared(Kind.EDIT, 1.0)
+    channel = pacers.for_channel(42)
+    assert channel.crowded()
+    times = await grant_times(clock, channel, [True] * 9, Kind.SHARED_EDIT)
+    assert times[:8] == [1.0] * 8  # after the pause, eight of them fit the estimated window
+    assert times[8] >= 6.0  # the ninth waits for the window to pass

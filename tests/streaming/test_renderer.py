@@ -6,6 +6,8 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 
+import pytest
+
 from bot.errors import GenerationInterrupted
 from bot.streaming.pacing import Lane
 from bot.streaming.renderer import STOPPED_MARK, WRITING_MARKER, StreamRenderer
@@ -145,7 +147,66 @@ async def test_rate_limit_headers_hold_the_channel_until_the_reset() -> None:
     headers = {"X-RateLimit-Limit": "5", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "3.0"}
     observe_response(pacers, "PATCH", "https://discord.com/api/v10/channels/42/messages/7", 200, headers)
     observe_response(pacers, "PATCH", "https://discord.com/api/v10/webhooks/1/abc/messages/9", 200, headers)
+    await clock.run(pacers.for_channel(43).acquire())  # other channels are not held
+    assert clock.now == 0.0
     await clock.run(pacers.for_channel(42).acquire())
     assert clock.now == 3.0
     await clock.run(pacers.for_channel(43).acquire())  # other channels are not held
     assert clock.now == 3.0
+
+
+def prose(chars: int) -> list[str]:
+    """Sentences in paragraphs of about 400 characters, as a model writes, `chars` characters in all."""
+    pieces, total, i = [], 0, 0
+    while total < chars:
+        piece = f"Sentence {i} says a little more about it." + ("\n\n" if i % 9 == 8 else " ")
+        pieces.append(piece[: chars - total])
+        total, i = total + len(pieces[-1]), i + 1
+    return pieces
+
+
+async def test_components_pages_hold_4000_characters_and_read_back_exactly() -> None:
+    clock = FakeClock()
+    channel = FakeChannel(clock)
+    sink = channel.sink("components")
+    pieces = prose(7800)
+    renderer = StreamRenderer(sink, Lane(clock, clock.sleep), notice="-# ✂️ a notice", idle_wait=idle(clock))
+    await clock.run(renderer.run(model(clock, pieces)))
+    bodies = [sink.pages[i].body for i in sink.mine]
+    assert len(bodies) == 2 and all(len(b) <= 4000 for b in bodies)
+    assert len(bodies[0]) > 3600  # packed close to the limit, not cut back at an early paragraph
+    assert "\n".join(bodies).split() == "".join(pieces).split()
+    assert sink.pages[sink.mine[-1]].notice == "-# ✂️ a notice"
+
+
+async def test_a_long_notice_moves_the_tail_to_a_new_message_instead_of_overflowing() -> None:
+    clock = FakeClock()
+    channel = FakeChannel(clock)
+    sink = channel.sink("classic")
+    pieces = prose(1990)  # fits one message while streaming; not with the notice
+    notice = "-# ⚠️ " + "a long remark " * 10
+    renderer = StreamRenderer(sink, Lane(clock, clock.sleep), notice=notice, idle_wait=idle(clock))
+    await clock.run(renderer.run(model(clock, pieces)))  # the fake refuses any content past 2,000
+    assert len(sink.mine) == 2 and sink.pages[sink.mine[-1]].notice == notice
+    assert " ".join(p.body for p in sink.pages.values()).split() == "".join(pieces).split()
+
+
+LONG_NOTICE = (
+    "-# ✂️ This answer reached its length limit. **Continue** picks it up.\n"
+    "-# 3 older messages did not fit in my memory for this answer."
+)
+
+
+@pytest.mark.parametrize("chars", [1880, 1915, 1990, 3850])
+async def test_a_notice_never_pushes_a_message_past_discords_limit(chars: int) -> None:
+    clock = FakeClock()
+    channel = FakeChannel(clock)
+    sink = channel.sink()
+    pieces = words(chars // 5)  # "w12 " and the like: about five characters a word
+    renderer = StreamRenderer(sink, Lane(clock, clock.sleep), notice=LONG_NOTICE, idle_wait=idle(clock))
+    outcome = await clock.run(renderer.run(model(clock, pieces)))
+    assert outcome.status == "complete"  # the fake channel refuses content over 2,000 characters, as Discord does
+    visible = sink.visible()
+    assert all(len(m) <= DISCORD_LIMIT for m in visible)
+    assert visible[-1].endswith("\n\n" + LONG_NOTICE)
+    assert "\n".join(visible).removesuffix(LONG_NOTICE).split() == "".join(pieces).split()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from bot.streaming.renderer import WRITING_MARKER
 from bot.streaming.splitting import DISCORD_LIMIT, MessageSplitter, closed, open_fence, split_message
 
 
@@ -63,3 +64,12 @@ def test_streaming_never_rewrites_frozen_messages() -> None:
 def test_open_fence_is_closed_for_display() -> None:
     assert closed("```js\nlet a = 1;") == "```js\nlet a = 1;\n```"
     assert closed("plain") == "plain"
+
+
+def test_a_growing_answer_always_has_room_for_the_writing_marker_and_a_closing_fence() -> None:
+    text = long_answer_with_code() + "\n\n" + "word " * 900
+    splitter = MessageSplitter()
+    for end in range(1, len(text) + 1, 3):
+        bodies = splitter.update(text[:end])
+        assert len(closed(bodies[-1])) + len(WRITING_MARKER) <= DISCORD_LIMIT
+        assert all(len(body) <= DISCORD_LIMIT for body in bodies[:-1])
