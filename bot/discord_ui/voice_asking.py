@@ -6,6 +6,7 @@ from typing import Any
 
 from bot.answers.question import Question
 from bot.answers.service import AnswerService
+from bot.discord_ui.layouts import Layout
 from bot.discord_ui.voice_surface import VoiceSurface
 from bot.domain import Asker, Extras, Place
 from bot.voice.listening import Heard
@@ -38,12 +39,15 @@ class VoiceAsking:
         player: GuildPlayer,
         voice: VoiceManager | None,
         admin_ids: list[int],
+        layout: Layout,
     ) -> None:
         self._answers, self._channel, self._player = answers, channel, player
-        self._voice, self._admin_ids = voice, admin_ids
+        self._voice, self._admin_ids, self._layout = voice, admin_ids, layout
 
     async def __call__(self, heard: Heard) -> None:
         member = self._channel.guild.get_member(heard.member_id)
         name = member.display_name if member is not None else f"member {heard.member_id}"
-        surface = VoiceSurface(self._channel, name, heard.transcript, self._player, self._voice, self._admin_ids)
+        surface = VoiceSurface(
+            self._channel, name, heard.transcript, self._player, self._voice, self._admin_ids, self._layout
+        )
         await self._answers.answer(heard_question(self._channel, heard, name), surface)

@@ -13,9 +13,11 @@ from typing import Any
 
 import discord
 
-from bot.discord_ui.sinks import NO_PINGS, ChannelSink
+from bot.discord_ui.layouts import Layout
+from bot.discord_ui.sinks import NO_PINGS, ChannelSink, created
 from bot.discord_ui.surfaces import ERROR_NOTICE_SECONDS, _DiscordSurface
 from bot.streaming.pacing import Lane, PacerRegistry
+from bot.streaming.page import Page
 from bot.streaming.renderer import MessageSink, Outcome
 from bot.voice.manager import VoiceManager
 from bot.voice.player import GuildPlayer
@@ -32,19 +34,16 @@ def said_line(name: str, transcript: str) -> str:
 class ChatSink(ChannelSink):
     """Replies to the transcript line when it was posted, else plain messages in the chat."""
 
-    def __init__(self, channel: Any, said: Any | None) -> None:
-        super().__init__(said)  # type: ignore[arg-type]  # None: no transcript line to reply to
+    def __init__(self, channel: Any, said: Any | None, layout: Layout) -> None:
+        super().__init__(said, layout)  # type: ignore[arg-type]  # None: no transcript line to reply to
         self._channel = channel
         self._replied = said is None
 
-    async def create(self, content: str, view: Any | None) -> Any:
+    async def create(self, page: Page) -> Any:
         if not self._replied:
-            return await super().create(content, view)
-        kwargs: dict[str, Any] = {"allowed_mentions": NO_PINGS}
-        if view is not None:
-            kwargs["view"] = view
+            return await super().create(page)
         try:
-            return await self._channel.send(content, **kwargs)
+            return await self._channel.send(**created(self.layout.parts(page)))
         except discord.HTTPException as exc:
             self._reraise(exc)
 
@@ -58,8 +57,9 @@ class VoiceSurface(_DiscordSurface):
         player: GuildPlayer,
         voice: VoiceManager | None,
         admin_ids: list[int],
+        layout: Layout,
     ) -> None:
-        super().__init__(voice, admin_ids)
+        super().__init__(voice, admin_ids, layout)
         self._channel, self._name, self._transcript, self._player = channel, name, transcript, player
         self._said: Any | None = None
 
@@ -81,7 +81,7 @@ class VoiceSurface(_DiscordSurface):
         log.info("Not told in voice channel %s (no private messages there): %s", self._channel.id, message)
 
     def _new_sink(self) -> MessageSink:
-        return ChatSink(self._channel, self._said)
+        return ChatSink(self._channel, self._said, self._layout)
 
     async def player(self) -> GuildPlayer:
         return self._player

@@ -16,6 +16,7 @@ from typing import Any
 from bot.answers.limits import GuildGate
 from bot.answers.service import AnswerService
 from bot.db.database import Database
+from bot.discord_ui.layouts import ClassicLayout
 from bot.discord_ui.voice_asking import VoiceAsking
 from bot.generation.hf_api import ApiConfig, HFApiBackend
 from bot.generation.registry import ModelRegistry
@@ -130,7 +131,7 @@ async def voice_call(
         async def wake_names() -> Sequence[str]:
             return names
 
-        asking = VoiceAsking(answers, chat, player, None, [])
+        asking = VoiceAsking(answers, chat, player, None, [], ClassicLayout())
         listening = Listening(client, player, vad, stt, asking, wake_names, mode)
         listening.start()
         for member_id in MEMBERS:
