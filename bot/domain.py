@@ -50,6 +50,7 @@ class Extras:
     images: list[str] = field(default_factory=list)  # data URLs
     described: list[str] = field(default_factory=list)  # one line per attachment, for history: name, type, size
     problems: list[str] = field(default_factory=list)  # said to the asker under the answer
+    spoken: str | None = None  # the transcript, when the question was said aloud (stored marked as spoken)
 
 
 @dataclass(frozen=True, slots=True)

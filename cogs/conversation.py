@@ -23,10 +23,11 @@ from bot.discord_ui.places import place_of
 from bot.discord_ui.surfaces import show_typing
 from bot.discord_ui.threads import open_thread
 from bot.domain import Asker, Extras, Place
+from bot.services.conversation import ONLY_ATTACHED
 
 log = logging.getLogger(__name__)
 
-NO_TEXT = "Please look at what I attached."  # a message that is only a file or an image
+NO_TEXT = ONLY_ATTACHED  # a message that is only a file, an image or a recording
 
 
 class Conversation(commands.Cog):

@@ -55,6 +55,17 @@ class Retention:
     max_age: timedelta = timedelta(days=90)
 
 
+SPOKEN_MARK = "🎙️"  # history marks what was said aloud (a voice channel, a voice message)
+ONLY_ATTACHED = "Please look at what I attached."  # the question of a message that is only a file (or a recording)
+
+
+def spoken_text(text: str, transcript: str) -> str:
+    """A question with its transcript: the transcript alone when it is the whole question."""
+    if text.strip() in ("", ONLY_ATTACHED, transcript.strip()):
+        return f"{SPOKEN_MARK} {transcript.strip()}"
+    return f"{text}\n{SPOKEN_MARK} {transcript.strip()}"
+
+
 def check_text(text: str, max_chars: int | None = None) -> str:
     if not text or not text.strip():
         raise InvalidInputError("Your message is empty. Write something for me to answer.")
@@ -100,6 +111,8 @@ class ConversationService:
         for this answer only.
         """
         stored = text
+        if extras is not None and extras.spoken is not None:
+            stored = text = spoken_text(text, extras.spoken)
         if extras is not None and extras.described:
             stored = "\n".join([text, *(f"[attached: {d}]" for d in extras.described)]).strip()
         async with self.db.writes.begin() as session:

@@ -72,6 +72,16 @@ class GuildPlayer:
         if self._current is not None and self._current.answer_id == answer_id:
             self.connection.stop()
 
+    def speaking(self) -> bool:
+        """Something is being spoken or waits to be."""
+        return self._taken is not None or not self._queue.empty()
+
+    def hush(self) -> None:
+        """Barge-in: stop every answer being spoken or queued now (their text goes on; later answers speak)."""
+        for utterance in [self._taken, *self._queue._queue]:  # type: ignore[attr-defined]
+            if utterance is not None:
+                self.stop_answer(utterance.answer_id)
+
     async def wait_spoken(self, answer_id: int) -> None:
         """Return once nothing of this answer is queued or playing any more (bound it with asyncio.timeout)."""
         while not self.closed.is_set() and self._speaking(answer_id):
