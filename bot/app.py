@@ -35,7 +35,9 @@ from bot.settings import Settings
 from bot.streaming.pacing import PacerRegistry
 from bot.tools.mcp import McpManager
 from bot.tools.stage import ToolLimits
+from bot.voice.hearing import Hearing
 from bot.voice.manager import VoiceManager
+from bot.voice.stt import Transcriber, make_transcriber
 
 
 @dataclass
@@ -100,6 +102,10 @@ class Services:
         stack.callback(registry.close)
         if voice is not None:
             stack.push_async_callback(voice.close)
+            if settings.listening:  # one speech-to-text engine and one VAD for every guild
+                hearing = Hearing(_transcriber(settings), settings.wake_words)
+                stack.callback(hearing.close)  # after voice.close (reverse order): listening stops first
+                voice.use_hearing(hearing)
         tools = ToolService(
             db,
             limits=ToolLimits(settings.tool_max_rounds, settings.tool_timeout_seconds, settings.tool_output_chars),
@@ -180,3 +186,15 @@ def _cooldowns(settings: Settings, db: Database) -> Cooldown:
     if settings.database_backend() == "postgresql":
         return SharedCooldowns(db, settings.user_cooldown_seconds)
     return Cooldowns(settings.user_cooldown_seconds)
+
+
+def _transcriber(settings: Settings) -> Transcriber:
+    return make_transcriber(
+        settings.stt_engine,
+        model=settings.stt_model,
+        url=settings.stt_url,
+        api_key=settings.stt_api_key.get_secret_value() if settings.stt_api_key else None,
+        token=settings.hf_token.get_secret_value() if settings.hf_token else None,
+        provider=settings.hf_provider,
+        threads=settings.stt_threads,
+    )

@@ -102,6 +102,15 @@ class Settings(BaseSettings):
     voice_idle_seconds: float = 300.0
     google_application_credentials: Path | None = None
 
+    # Listening (speech to text in voice channels and voice messages)
+    listening: bool = True  # the operator's switch: off, no server can turn listening on
+    stt_engine: Literal["whisper", "hf", "openai"] = "whisper"
+    stt_model: str | None = None  # hf/openai: the transcription model (whisper: tiny.en from its wheel)
+    stt_url: str | None = None  # openai: the server's base URL; hf: a dedicated endpoint instead of providers
+    stt_api_key: SecretStr | None = None  # openai: its key (hf uses HF_TOKEN)
+    stt_threads: int = Field(default=2, ge=1, le=16)  # whisper: CPU threads
+    wake_words: CommaList = Field(default_factory=list)  # besides the persona's name, e.g. "computer,bot"
+
     # Tools
     tool_max_rounds: int = Field(default=4, ge=0, le=16)  # tool rounds per answer before it must answer
     tool_timeout_seconds: float = Field(default=15.0, gt=0)  # each tool call's deadline
@@ -162,7 +171,7 @@ class Settings(BaseSettings):
             raise ValueError(f"TIME_ZONE {value!r} is not a known time zone (e.g. Europe/Paris)") from exc
         return value
 
-    @field_validator("api_models", "local_models", "vision_models", "tool_models", mode="before")
+    @field_validator("api_models", "local_models", "vision_models", "tool_models", "wake_words", mode="before")
     @classmethod
     def _names(cls, value: object) -> list[str]:
         return _split(value)
@@ -195,6 +204,9 @@ class Settings(BaseSettings):
         "metrics_port",
         "shard_count",
         "discord_proxy",
+        "stt_model",
+        "stt_url",
+        "stt_api_key",
         mode="before",
     )
     @classmethod

@@ -109,7 +109,19 @@ class PlaceSettingRow(Base):
     persona_chat: Mapped[bool | None] = mapped_column(Boolean)
     speak: Mapped[bool | None] = mapped_column(Boolean)
     auto_thread: Mapped[bool | None] = mapped_column(Boolean)  # a mention here opens a thread on the question
+    listen_mode: Mapped[str | None] = mapped_column(String(8))  # a voice channel: "name", "always" or "off"
+    listen_forbidden: Mapped[bool | None] = mapped_column(Boolean)  # a guild: its admins forbid listening
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class ListenOptOutRow(Base):
+    """A member who asked not to be listened to in this guild's voice channels."""
+
+    __tablename__ = "listen_opt_outs"
+
+    guild_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class AuditRow(Base):

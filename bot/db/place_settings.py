@@ -14,7 +14,7 @@ from bot.db.models import PersonaRow, PlaceSettingRow
 from bot.db.personas import to_persona
 from bot.domain import Persona, Place, Scope
 
-FIELDS = ("model", "persona_id", "persona_chat", "speak", "auto_thread")
+FIELDS = ("model", "persona_id", "persona_chat", "speak", "auto_thread", "listen_mode", "listen_forbidden")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,8 @@ class Resolved:
     speak_from: str
     auto_thread: bool
     auto_thread_from: str
+    listen_mode: str  # "off" unless set: "name" or "always"
+    listen_forbidden: bool
 
 
 def scope_id_for(place: Place, scope: Scope) -> int:
@@ -106,6 +108,8 @@ async def resolve(session: AsyncSession, place: Place) -> Resolved:
         speak_from=found["speak"][1],
         auto_thread=bool(found["auto_thread"][0]),
         auto_thread_from=found["auto_thread"][1],
+        listen_mode=str(found["listen_mode"][0] or "off"),
+        listen_forbidden=bool(found["listen_forbidden"][0]),
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.db import audit
+from bot.db import audit, listening
 from bot.db.database import Database
 from bot.db.place_settings import Resolved, change_place, resolve
 from bot.domain import Place, Scope
@@ -50,3 +50,25 @@ class PlaceSettingsService:
         check_scope(place, scope)
         async with self.db.writes.begin() as session:
             await change_place(session, place, scope, actor_id, f"{flag}.set", str(value), **{flag: value})
+
+    async def set_listen_mode(self, place: Place, mode: str, actor_id: int | None) -> None:
+        """Listening in a voice channel: "name", "always" or "off" (audited)."""
+        if mode not in ("name", "always", "off"):
+            raise BotError(f"Unknown listening mode `{mode}`.")
+        async with self.db.writes.begin() as session:
+            await change_place(session, place, "channel", actor_id, "listen.set", mode, listen_mode=mode)
+
+    async def set_listen_forbidden(self, place: Place, forbidden: bool, actor_id: int | None) -> None:
+        """A server's admins forbid (or allow again) listening in all its voice channels (audited)."""
+        async with self.db.writes.begin() as session:
+            await change_place(
+                session, place, "guild", actor_id, "listen.forbid", str(forbidden), listen_forbidden=forbidden
+            )
+
+    async def set_listen_opt_out(self, guild_id: int, user_id: int, out: bool) -> None:
+        async with self.db.writes.begin() as session:
+            await listening.set_opt_out(session, guild_id, user_id, out)
+
+    async def listen_opt_outs(self, guild_id: int) -> set[int]:
+        async with self.db.sessions() as session:
+            return await listening.opted_out(session, guild_id)

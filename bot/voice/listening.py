@@ -58,6 +58,7 @@ class Listening:
         self.client, self.player, self._vad, self._stt = client, player, vad, stt
         self._answer, self._names, self.mode = answer, names, mode
         self.ignored: set[int] = set()  # opted-out members and bots: their audio is never decoded
+        self.is_bot: Callable[[int], bool] = lambda member_id: False  # bots are never listened to either
         self._splitters: dict[int, TurnSplitter] = {}
         self._utterances: asyncio.Queue[Utterance] = asyncio.Queue(UTTERANCE_QUEUE)
         self._loop = asyncio.get_running_loop()
@@ -71,8 +72,11 @@ class Listening:
         return self._taking or not self._utterances.empty() or any(s.hearing() for s in self._splitters.values())
 
     def start(self) -> None:
-        self.client.listen(self._heard_audio, lambda member_id: member_id not in self.ignored)
+        self.client.listen(self._heard_audio, self.hears)
         self._tasks = [asyncio.create_task(self._watch_idle()), asyncio.create_task(self._work())]
+
+    def hears(self, member_id: int) -> bool:
+        return member_id not in self.ignored and not self.is_bot(member_id)
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -128,7 +132,7 @@ class Listening:
                 self._taking = False
 
     async def _take(self, utterance: Utterance) -> None:
-        if utterance.member_id in self.ignored:
+        if not self.hears(utterance.member_id):
             return
         try:
             transcript = await self._stt.transcribe(utterance.audio)

@@ -58,6 +58,7 @@ class GuildPlayer:
         self.closed = asyncio.Event()
         self._changed = asyncio.Event()  # set whenever an utterance leaves the queue or finishes
         self._heard: set[int] = set()  # answers whose first audio has played (for time to first audio)
+        self.listening = False  # while the bot listens here, being idle is no reason to leave
 
     def say(self, answer_id: int, text: str, voice: VoiceSettings | None = None) -> None:
         """Queue one utterance; its synthesis starts now, in parallel with what is playing."""
@@ -99,6 +100,8 @@ class GuildPlayer:
                 try:
                     utterance = await asyncio.wait_for(self._queue.get(), timeout=self.idle_seconds)
                 except TimeoutError:
+                    if self.listening:
+                        continue
                     log.info("Leaving voice after %.0f s idle", self.idle_seconds)
                     return
                 self._taken = utterance

@@ -167,3 +167,20 @@ class OpenAiEngine:
             log.warning("Speech recognition failed at %s: %r", endpoint, exc)
             raise BotError(FAILED) from exc
         return str(body.get("text", "")).strip()
+
+
+def make_transcriber(
+    engine: str,
+    model: str | None = None,
+    url: str | None = None,
+    api_key: str | None = None,
+    token: str | None = None,
+    provider: str | None = None,
+    threads: int = WHISPER_THREADS,
+) -> Transcriber:
+    """The engine STT_ENGINE names, with its STT_* settings."""
+    if engine == "hf":
+        return HfEngine(token=token, provider=provider, base_url=url, model=model or HF_DEFAULT_MODEL)
+    if engine == "openai":
+        return OpenAiEngine(url=url or "", api_key=api_key, model=model or OPENAI_DEFAULT_MODEL)
+    return WhisperEngine(threads=threads)
