@@ -189,8 +189,13 @@ class StandinGuild:
         self.id, self._server = GUILD_ID, server
         self.voice_client: Any = None
         self.me = SimpleNamespace(voice=None)
+        self.deaf: list[bool] = []  # self_deaf of every voice state the bot sent
 
     async def change_voice_state(self, *, channel: Any, self_mute: bool = False, self_deaf: bool = False) -> None:
+        self.deaf.append(self_deaf)
+        vc = self.voice_client
+        if channel is not None and vc is not None and vc.is_connected():
+            return  # deafening or undeafening in the same channel: the voice connection stays as it is
         self._events = asyncio.get_running_loop().create_task(self._answer(channel))
 
     async def _answer(self, channel: Any) -> None:
