@@ -8,6 +8,7 @@ both handed a `Services`; nothing below builds its own settings or reaches back 
 
 from __future__ import annotations
 
+import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -39,6 +40,8 @@ from bot.voice.hearing import Hearing
 from bot.voice.manager import VoiceManager
 from bot.voice.stt import Transcriber, make_transcriber
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Services:
@@ -55,6 +58,7 @@ class Services:
     lease: ProcessLease
     origins: ThreadOrigins
     tools: ToolService
+    transcriber: Transcriber | None = None  # speech to text for voice messages (None: listening is off/unusable)
     readiness: dict[str, Check] = field(default_factory=dict)  # what `/readyz` asks; the bot adds its gateway
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
 
@@ -100,12 +104,18 @@ class Services:
             local = LocalKind(settings)  # imports torch only when a local model is first used
             registry = build_registry(settings, local)
         stack.callback(registry.close)
+        transcriber: Transcriber | None = None
+        if settings.listening:  # one speech-to-text engine (and one VAD) for every guild and voice message
+            hearing = Hearing(_transcriber(settings), settings.wake_words)
+            stack.callback(hearing.close)  # after voice.close (reverse order): listening stops first
+            if (problem := hearing.stt.check()) is None:
+                transcriber = hearing.stt
+            else:
+                log.warning("Voice messages can't be transcribed: %s", problem)
+            if voice is not None:
+                voice.use_hearing(hearing)
         if voice is not None:
             stack.push_async_callback(voice.close)
-            if settings.listening:  # one speech-to-text engine and one VAD for every guild
-                hearing = Hearing(_transcriber(settings), settings.wake_words)
-                stack.callback(hearing.close)  # after voice.close (reverse order): listening stops first
-                voice.use_hearing(hearing)
         tools = ToolService(
             db,
             limits=ToolLimits(settings.tool_max_rounds, settings.tool_timeout_seconds, settings.tool_output_chars),
@@ -157,6 +167,7 @@ class Services:
             lease=lease,
             origins=ThreadOrigins(db),
             tools=tools,
+            transcriber=transcriber,
             readiness=store_checks(db, registry),
             _stack=stack,
         )

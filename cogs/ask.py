@@ -61,7 +61,7 @@ class Ask(commands.Cog):
             if there and isinstance(channel, discord.Thread):  # what the thread was opened on
                 extras.quotes.extend(await self.origin.quotes(channel, me))
             if file is not None:
-                await read_attachments([file], extras)
+                await read_attachments([file], extras, self.bot.services.transcriber)
             return extras
 
         question = Question(

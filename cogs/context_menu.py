@@ -94,7 +94,7 @@ class MessageMenus(commands.Cog):
 
             async def gather() -> Extras:
                 extras = Extras(quotes=[*await reply_chain(message, me, fetch=fetch), _message_quote(message, me)])
-                await read_attachments(list(message.attachments), extras)
+                await read_attachments(list(message.attachments), extras, self.bot.services.transcriber)
                 return extras
 
             question = Question(

@@ -100,7 +100,7 @@ class Conversation(commands.Cog):
             extras.quotes.extend(await self.origin.quotes(message.channel, me, message.id))
         if message.reference is not None:
             extras.quotes.extend(await reply_chain(message, me))
-        await read_attachments(list(message.attachments), extras)
+        await read_attachments(list(message.attachments), extras, self.bot.services.transcriber)
         return extras
 
     @commands.Cog.listener()

@@ -13,10 +13,13 @@ import io
 import logging
 import mimetypes
 import re
+from typing import Any
 
 import discord
 
 from bot.domain import Extras, FileText, Quote
+from bot.errors import BotError
+from bot.voice.stt import Transcriber
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +61,60 @@ TEXT_SUFFIXES = (
 )
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 PDF = "application/pdf"
+# Voice messages and audio files: transcribed (decoded with PyAV in memory) and answered like text.
+AUDIO_TYPES = (
+    "audio/ogg",
+    "audio/opus",
+    "audio/mpeg",
+    "audio/mp3",
+    "audio/wav",
+    "audio/x-wav",
+    "audio/wave",
+    "audio/vnd.wave",
+    "audio/mp4",
+    "audio/m4a",
+    "audio/x-m4a",
+)
+AUDIO_SUFFIXES = (".ogg", ".oga", ".opus", ".mp3", ".wav", ".m4a")
+MAX_AUDIO_BYTES = 25_000_000
+MAX_AUDIO_SECONDS = 120.0
+AUDIO_RATE = 16_000
+
+
+class TooLong(Exception):
+    pass
+
+
+def decode_audio(data: bytes, max_seconds: float = MAX_AUDIO_SECONDS) -> Any:
+    """16 kHz mono float32 samples of an audio file, decoded in memory (never written to disk); raises TooLong past
+    `max_seconds`."""
+    import av
+    import numpy as np
+
+    limit = int(max_seconds * AUDIO_RATE)
+    chunks: list[Any] = []
+    total = 0
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
+    with av.open(io.BytesIO(data), mode="r") as container:
+        stream = container.streams.audio[0]
+        for frame in container.decode(stream):
+            for out in resampler.resample(frame):
+                chunk = out.to_ndarray().reshape(-1)
+                chunks.append(chunk)
+                total += len(chunk)
+                if total > limit:
+                    raise TooLong
+        for out in resampler.resample(None):
+            chunks.append(out.to_ndarray().reshape(-1))
+    return np.concatenate(chunks).astype(np.float32) if chunks else np.zeros(0, dtype=np.float32)
 
 
 def _kind(attachment: discord.Attachment) -> tuple[str, str]:
-    """('text' | 'pdf' | 'image' | 'other', content type)."""
+    """('text' | 'pdf' | 'image' | 'audio' | 'other', content type)."""
     name = attachment.filename.lower()
     content_type = (attachment.content_type or mimetypes.guess_type(name)[0] or "").split(";")[0].strip()
+    if attachment.is_voice_message() or content_type in AUDIO_TYPES or name.endswith(AUDIO_SUFFIXES):
+        return "audio", content_type or "audio/ogg"
     if content_type in IMAGE_TYPES:
         return "image", content_type
     if content_type == PDF or name.endswith(".pdf"):
@@ -100,11 +151,16 @@ def _pdf_text(data: bytes) -> str:
     return "\n\n".join(page.extract_text() or "" for page in reader.pages).strip()
 
 
-async def read_attachments(attachments: list[discord.Attachment], extras: Extras) -> None:
-    """Add each attachment to `extras`: its text, its image, or why it was left out."""
+async def read_attachments(
+    attachments: list[discord.Attachment], extras: Extras, transcriber: Transcriber | None = None
+) -> None:
+    """Add each attachment to `extras`: its text, its image, its transcript (`transcriber`), or why it was left out."""
     for attachment in attachments[:MAX_ATTACHMENTS]:
         kind, content_type = _kind(attachment)
         extras.described.append(describe(attachment.filename, content_type, attachment.size))
+        if kind == "audio":
+            await _listen_to(attachment, extras, transcriber)
+            continue
         limit = MAX_IMAGE_BYTES if kind == "image" else MAX_TEXT_BYTES
         if kind == "other":
             extras.problems.append(f"I can't read **{attachment.filename}**: it isn't a text, PDF or image file.")
@@ -133,6 +189,43 @@ async def read_attachments(attachments: list[discord.Attachment], extras: Extras
             extras.files.append(FileText(attachment.filename, text))
     if len(attachments) > MAX_ATTACHMENTS:
         extras.problems.append(f"I read only the first {MAX_ATTACHMENTS} attachments.")
+
+
+async def _listen_to(attachment: discord.Attachment, extras: Extras, transcriber: Transcriber | None) -> None:
+    """A voice message or audio file: checked from its metadata, then read, decoded and transcribed in memory."""
+    name = attachment.filename
+    if transcriber is None:
+        extras.problems.append(f"I can't listen to **{name}**: speech recognition is off on this bot.")
+        return
+    if attachment.size > MAX_AUDIO_BYTES:
+        extras.problems.append(
+            f"**{name}** is too large to listen to ({_amount(attachment.size)}; the limit is "
+            f"{_amount(MAX_AUDIO_BYTES)})."
+        )
+        return
+    too_long = f"**{name}** is too long to listen to (the limit is {MAX_AUDIO_SECONDS / 60:.0f} minutes)."
+    if attachment.duration is not None and attachment.duration > MAX_AUDIO_SECONDS:
+        extras.problems.append(too_long)
+        return
+    try:
+        data = await asyncio.wait_for(attachment.read(), READ_TIMEOUT_SECONDS)
+        audio = await asyncio.to_thread(decode_audio, data)
+        del data
+        transcript = await transcriber.transcribe(audio) if len(audio) else ""
+    except TooLong:
+        extras.problems.append(too_long)
+        return
+    except BotError as exc:
+        extras.problems.append(f"**{name}**: {exc.user_message}")
+        return
+    except Exception as exc:  # a broken download or undecodable audio loses the file, never the question
+        log.warning("Could not listen to attachment %s (%s): %r", name, attachment.content_type, exc)
+        extras.problems.append(f"I couldn't listen to **{name}**.")
+        return
+    if not transcript:
+        extras.problems.append(f"I heard no words in **{name}**.")
+        return
+    extras.spoken = f"{extras.spoken} {transcript}" if extras.spoken else transcript
 
 
 def quote_of(message: discord.Message, me: discord.abc.Snowflake, addressed: bool = False) -> Quote:
