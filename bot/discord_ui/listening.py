@@ -56,8 +56,8 @@ async def start_listening(bot: HFBot, channel: Any, mode: Mode) -> None:
     listening.ignored.update(await services.places.listen_opt_outs(guild.id))
 
     def is_bot(member_id: int) -> bool:
-        member = guild.get_member(member_id)
-        return member is None or member.bot  # someone the bot does not know as a member is not heard either
+        member = guild.get_member(member_id)  # members in voice are cached from their voice states
+        return member is not None and member.bot
 
     listening.is_bot = is_bot
     await channel.send(listening_notice(mode, names), allowed_mentions=NONE)
