@@ -55,4 +55,5 @@ test: install lint
 	$(PY) -m pytest
 
 bench: install
-	for script in bench/*.py; do $(PY) $$script || exit 1; done
+	@# *standin*.py are the benches' stand-ins (one serves until its input closes), not benches.
+	for script in bench/*.py; do case $$script in *standin*) continue;; esac; $(PY) $$script || exit 1; done
