@@ -109,6 +109,7 @@ class PlaceSettingRow(Base):
     persona_chat: Mapped[bool | None] = mapped_column(Boolean)
     speak: Mapped[bool | None] = mapped_column(Boolean)
     auto_thread: Mapped[bool | None] = mapped_column(Boolean)  # a mention here opens a thread on the question
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA name `current_time` gives (guild scope)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 

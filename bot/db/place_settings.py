@@ -14,7 +14,7 @@ from bot.db.models import PersonaRow, PlaceSettingRow
 from bot.db.personas import to_persona
 from bot.domain import Persona, Place, Scope
 
-FIELDS = ("model", "persona_id", "persona_chat", "speak", "auto_thread")
+FIELDS = ("model", "persona_id", "persona_chat", "speak", "auto_thread", "time_zone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,8 @@ class Resolved:
     speak_from: str
     auto_thread: bool
     auto_thread_from: str
+    time_zone: str | None = None  # IANA name for `current_time`; set per server (`/tools timezone`)
+    time_zone_from: str = "default"
 
 
 def scope_id_for(place: Place, scope: Scope) -> int:
@@ -106,7 +108,17 @@ async def resolve(session: AsyncSession, place: Place) -> Resolved:
         speak_from=found["speak"][1],
         auto_thread=bool(found["auto_thread"][0]),
         auto_thread_from=found["auto_thread"][1],
+        time_zone=found["time_zone"][0],
+        time_zone_from=found["time_zone"][1],
     )
+
+
+async def guild_time_zone(session: AsyncSession, guild_id: int) -> str | None:
+    """The time zone a server's admins chose, or None (the bot-wide TIME_ZONE then applies)."""
+    query = select(PlaceSettingRow.time_zone).where(
+        PlaceSettingRow.scope == "guild", PlaceSettingRow.scope_id == guild_id
+    )
+    return await session.scalar(query)
 
 
 async def change_place(
