@@ -9,7 +9,8 @@ from the chat stand-in. The first run migrates a fresh SQLite file; the later ru
 Where the time went, and what was done about it (imports measured with `python -X importtime`): torch and
 transformers (1.9 s, ~200 MB) are imported only when a local model is first used (bot/generation/local_kind.py);
 Alembic and Mako (~0.25 s) only when the schema is not at head (bot/db/migrate.py); huggingface_hub's inference
-client (~0.3 s) on the first API request; numpy on the first speech. What is left is SQLAlchemy (ORM and both
+client (~0.3 s) on the first API request; numpy on the first speech; aiohttp's web server (~0.09 s) only when
+METRICS_PORT is set. What is left is SQLAlchemy (ORM and both
 dialects), discord.py with aiohttp, and pydantic.
 
     python bench/startup.py [--runs 5]

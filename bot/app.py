@@ -21,7 +21,7 @@ from bot.generation import facade
 from bot.generation.builder import build_registry
 from bot.generation.local_kind import LocalKind, check_local_extra
 from bot.generation.registry import ModelRegistry
-from bot.ops.server import Check, OpsServer
+from bot.ops.checks import Check
 from bot.services.conversation import ConversationService, Retention
 from bot.services.cooldowns import Cooldowns, SharedCooldowns
 from bot.services.leases import ProcessLease
@@ -157,6 +157,8 @@ class Services:
         if settings.mcp_servers:
             services.readiness["mcp_servers"] = mcp.check
         if serve_ops and settings.metrics_port is not None:
+            from bot.ops.server import OpsServer  # the web server's side of aiohttp only when it is asked for
+
             ops = OpsServer(settings.metrics_host, settings.metrics_port, services.readiness)
             await ops.start()
             stack.push_async_callback(ops.stop)

@@ -22,7 +22,7 @@ from bot.discord_ui.surface_factory import DiscordSurfaces
 from bot.generation.builder import api_endpoints
 from bot.generation.endpoints import unreachable
 from bot.ops import metrics
-from bot.ops.server import Check
+from bot.ops.checks import Check
 from bot.settings import Settings
 from bot.voice.manager import VoiceManager, make_engine
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,11 @@ from bot.db.models import CooldownRow
 
 async def start_if_over(session: AsyncSession, user_id: int, now: datetime, cooldown: timedelta) -> bool:
     """Start the user's cooldown now, unless the last one is not over yet; True when it started."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    insert: Any = sqlite_insert
+    if session.get_bind().dialect.name == "postgresql":  # loaded here: a SQLite bot never needs the dialect
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        insert = pg_insert
     statement = (
         insert(CooldownRow)
         .values(user_id=user_id, last_at=now)

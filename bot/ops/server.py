@@ -10,11 +10,12 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from bot.ops.checks import Check
 
 log = logging.getLogger(__name__)
 
@@ -22,8 +23,6 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 0.25
 MAX_LOOP_LAG_SECONDS = 2.0  # a loop this late on a short sleep is stuck on something blocking
 CHECK_TIMEOUT_SECONDS = 3.0
-
-Check = Callable[[], Awaitable[str | None]]  # None when ready, else why not
 
 
 @dataclass

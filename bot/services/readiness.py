@@ -10,7 +10,7 @@ from bot.errors import StoreBusyError
 from bot.generation.builder import api_endpoints
 from bot.generation.endpoints import unreachable
 from bot.generation.registry import ModelRegistry
-from bot.ops.server import Check
+from bot.ops.checks import Check
 
 
 def store_checks(db: Database, registry: ModelRegistry) -> dict[str, Check]:

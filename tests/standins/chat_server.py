@@ -148,15 +148,7 @@ def _tool_chunk(model: str, index: int, arguments: str, call_id: str | None = No
     if call_id is not None:
         call |= {"id": call_id, "type": "function"}
         call["function"]["name"] = name
-    payload = {
-        "id": "chatcmpl-standin",
-        "object": "chat.completion.chunk",
-        "created": int(time.time()),
-        "model": model,
-        "system_fingerprint": "standin",
-        "choices": [{"index": 0, "delta": {"role": "assistant", "tool_calls": [call]}, "finish_reason": None}],
-    }
-    return f"data: {json.dumps(payload)}\n\n".encode()
+    return _sse(model, {"index": 0, "delta": {"role": "assistant", "tool_calls": [call]}, "finish_reason": None})
 
 
 def _words(text: str) -> list[str]:
@@ -168,12 +160,17 @@ def _chunk(model: str, content: str, finish: str | None = None, reasoning: str |
     delta: dict[str, Any] = {"role": "assistant", "content": None if reasoning else content}
     if reasoning:
         delta["reasoning_content"] = reasoning
+    return _sse(model, {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish})
+
+
+def _sse(model: str, choice: dict[str, Any]) -> bytes:
+    """One server-sent event of a streamed chat completion, as TGI and OpenAI-compatible servers frame it."""
     payload = {
         "id": "chatcmpl-standin",
         "object": "chat.completion.chunk",
         "created": int(time.time()),
         "model": model,
         "system_fingerprint": "standin",
-        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        "choices": [choice],
     }
     return f"data: {json.dumps(payload)}\n\n".encode()
