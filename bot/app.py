@@ -121,7 +121,7 @@ class Services:
             limits=ToolLimits(settings.tool_max_rounds, settings.tool_timeout_seconds, settings.tool_output_chars),
             time_zone=settings.time_zone,
         )
-        mcp = McpManager(settings.mcp_servers)
+        mcp = McpManager(settings.mcp_servers, settings.mcp_ping_seconds)
         await mcp.start()  # a server that fails is logged and left out; /readyz names it
         stack.push_async_callback(mcp.close)
         tools.catalogue.add_source(mcp)

@@ -116,6 +116,7 @@ class Settings(BaseSettings):
     tool_timeout_seconds: float = Field(default=15.0, gt=0)  # each tool call's deadline
     tool_output_chars: int = Field(default=4000, ge=100)  # a tool's output is cut to this before the model reads it
     mcp_servers: Annotated[list[McpServerConfig], NoDecode] = Field(default_factory=list)  # JSON list, see README
+    mcp_ping_seconds: float = Field(default=30.0, ge=0)  # health check of each MCP server; 0: only calls notice
     time_zone: str | None = None  # IANA name (Europe/Paris): `current_time` gives it besides UTC
 
     log_level: str = "INFO"

@@ -8,6 +8,7 @@ from discord.ext import commands
 
 from bot.discord_bot import HFBot
 from bot.discord_ui.permissions import require_server_admin
+from bot.services.tools import zone_names
 
 AUTOCOMPLETE_LIMIT = 25
 
@@ -52,6 +53,29 @@ class ToolsCog(commands.GroupCog, group_name="tools", group_description="Tools t
         spec = await self.bot.services.tools.switch(interaction.guild.id, interaction.user.id, name, enabled)
         state = "on" if enabled else "off"
         await interaction.response.send_message(f"`{spec.name}` is now **{state}** in this server.", ephemeral=True)
+
+    @app_commands.command(name="timezone")
+    @app_commands.describe(name="IANA time zone, e.g. Europe/Paris; leave empty to use the bot's default")
+    @app_commands.guild_only()
+    async def timezone(self, interaction: discord.Interaction, name: str | None = None) -> None:
+        """The time zone `current_time` gives in this server besides UTC (admins)."""
+        require_server_admin(interaction, self.bot.settings.admin_user_ids)  # checked here, not only by Discord
+        assert interaction.guild is not None
+        tools = self.bot.services.tools
+        zone = await tools.set_time_zone(interaction.guild.id, interaction.user.id, name)
+        if zone is not None:
+            text = f"Time zone here is now **{zone}**."
+        elif tools.time_zone:
+            text = f"This server now uses the bot's time zone, **{tools.time_zone}**."
+        else:
+            text = "This server now gets the time in UTC only."
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @timezone.autocomplete("name")
+    async def zone_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        wanted = current.lower().replace(" ", "_")
+        names = [z for z in zone_names() if wanted in z.lower()]
+        return [app_commands.Choice(name=z, value=z) for z in names[:AUTOCOMPLETE_LIMIT]]
 
     @enable.autocomplete("name")
     @disable.autocomplete("name")

@@ -18,7 +18,7 @@ target_metadata = Base.metadata
 MIGRATION_LOCK = 0x6866_6274
 
 
-SEARCH_OBJECTS = ("turns_fts", "ix_turns_content_search")  # full-text search: raw SQL in 0008, not in the models
+SEARCH_OBJECTS = ("turns_fts", "ix_turns_content_search")  # full-text search: raw SQL in 0008/0009, not in models
 
 
 def _include(obj: object, name: str | None, kind: str, reflected: bool, compare_to: object) -> bool:

@@ -163,8 +163,9 @@ async def search_turns(
     if not words:
         return []
     if session.get_bind().dialect.name == "postgresql":
-        vector = func.to_tsvector(literal_column("'simple'"), TurnRow.content)
-        tsquery = func.to_tsquery(literal_column("'simple'"), " | ".join(f"{w}:*" for w in words))
+        # English stems, as SQLite's porter tokenizer: "shipping" finds "ships" (stop words match nothing).
+        vector = func.to_tsvector(literal_column("'english'"), TurnRow.content)
+        tsquery = func.to_tsquery(literal_column("'english'"), " | ".join(words))
         query_ = select(*_TURN_COLUMNS).where(vector.op("@@")(tsquery))
     else:
         # Whole (stemmed) words, not prefixes: a prefix query merges every matching term of every channel first.

@@ -111,6 +111,7 @@ class PlaceSettingRow(Base):
     auto_thread: Mapped[bool | None] = mapped_column(Boolean)  # a mention here opens a thread on the question
     listen_mode: Mapped[str | None] = mapped_column(String(8))  # a voice channel: "name", "always" or "off"
     listen_forbidden: Mapped[bool | None] = mapped_column(Boolean)  # a guild: its admins forbid listening
+    time_zone: Mapped[str | None] = mapped_column(String(64))  # IANA name `current_time` gives (guild scope)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
 
 

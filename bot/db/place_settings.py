@@ -14,7 +14,7 @@ from bot.db.models import PersonaRow, PlaceSettingRow
 from bot.db.personas import to_persona
 from bot.domain import Persona, Place, Scope
 
-FIELDS = ("model", "persona_id", "persona_chat", "speak", "auto_thread", "listen_mode", "listen_forbidden")
+FIELDS = ("model", "persona_id", "persona_chat", "speak", "auto_thread", "listen_mode", "listen_forbidden", "time_zone")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,8 @@ class Resolved:
     auto_thread_from: str
     listen_mode: str  # "off" unless set: "name" or "always"
     listen_forbidden: bool
+    time_zone: str | None = None  # IANA name for `current_time`; set per server (`/tools timezone`)
+    time_zone_from: str = "default"
 
 
 def scope_id_for(place: Place, scope: Scope) -> int:
@@ -110,7 +112,17 @@ async def resolve(session: AsyncSession, place: Place) -> Resolved:
         auto_thread_from=found["auto_thread"][1],
         listen_mode=str(found["listen_mode"][0] or "off"),
         listen_forbidden=bool(found["listen_forbidden"][0]),
+        time_zone=found["time_zone"][0],
+        time_zone_from=found["time_zone"][1],
     )
+
+
+async def guild_time_zone(session: AsyncSession, guild_id: int) -> str | None:
+    """The time zone a server's admins chose, or None (the bot-wide TIME_ZONE then applies)."""
+    query = select(PlaceSettingRow.time_zone).where(
+        PlaceSettingRow.scope == "guild", PlaceSettingRow.scope_id == guild_id
+    )
+    return await session.scalar(query)
 
 
 async def change_place(

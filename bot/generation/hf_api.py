@@ -102,8 +102,9 @@ class HFApiBackend:
             _with_images(m, pictures if self.takes_images else None)
             for m, pictures in zip(messages, images, strict=True)
         ]
-        if messages[-1]["role"] == "assistant":
-            payload = [*payload, {"role": "user", "content": CONTINUE_REQUEST}]
+        cut = _continued(messages)
+        if cut is not None:  # after the cut answer, before any tool round that followed it (Continue with tools)
+            payload = [*payload[: cut + 1], {"role": "user", "content": CONTINUE_REQUEST}, *payload[cut + 1 :]]
         delivered: list[str] = []
         end = StreamEnd()
         calls = ToolCallAssembler()
@@ -210,3 +211,14 @@ def _end(chunk: Any, so_far: StreamEnd) -> StreamEnd:
         prompt_tokens=getattr(usage, "prompt_tokens", None) or so_far.prompt_tokens,
         completion_tokens=getattr(usage, "completion_tokens", None) or so_far.completion_tokens,
     )
+
+
+def _continued(messages: Sequence[ChatMessage]) -> int | None:
+    """The index of the answer a Continue goes on from: the last message when it is the assistant's own text, or the
+    one just before the tool rounds that followed it. None when this is not a Continue."""
+    index = len(messages) - 1
+    while index >= 0 and (messages[index]["role"] == "tool" or messages[index].get("tool_calls")):
+        index -= 1
+    if index < 0 or messages[index]["role"] != "assistant":
+        return None
+    return index

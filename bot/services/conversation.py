@@ -171,7 +171,7 @@ class ConversationService:
             turns = await history.recent_turns(session, place.channel_id, HISTORY_FETCH, before_id=answer_turn_id)
         if not turns or turns[-1].role != "user":
             raise InvalidInputError("There is no question left to answer again here.")
-        reply = await self._reply(place, chosen, model_name, turns, speak)
+        reply = await self._reply(place, chosen, model_name, turns, speak, replacing=answer_turn_id)
         reply.replaces_turn_id = answer_turn_id
         return reply
 
@@ -208,6 +208,7 @@ class ConversationService:
         speak: bool,
         answer_turn_id: int | None = None,
         extras: Extras | None = None,
+        replacing: int | None = None,
     ) -> Reply:
         backend = self.registry.backend(model)
         defaults = await backend.sampling_defaults()
@@ -219,7 +220,9 @@ class ConversationService:
             answer_turn_id = await self._record_in_flight(place, persona, model)
         reply = Reply(place, persona, model, backend, context, params, answer_turn_id)
         if self.tools is not None:
-            reply.tools = await self.tools.for_answer(place, backend, [t.id for t in turns[context.left_out :]])
+            # A search leaves out what the model already sees, and the answer a Regenerate replaces.
+            seen = [t.id for t in turns[context.left_out :]] + ([replacing] if replacing is not None else [])
+            reply.tools = await self.tools.for_answer(place, backend, seen)
         reply.notes.extend(added.notes)
         reply.speak = speak
         return reply

@@ -68,7 +68,7 @@ def _snippet(turn: Turn, query: str) -> str:
 class CurrentTime:
     spec = ToolSpec(
         name="current_time",
-        description="The current date and time in UTC (and in the bot's configured time zone, if any).",
+        description="The current date and time in UTC (and in this server's time zone, if one is set).",
         status="Checking the time…",
     )
 

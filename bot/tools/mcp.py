@@ -2,10 +2,11 @@
 
 Each server is kept by a task of its own (the SDK's transports are context managers that must be left in the task
 that entered them): it connects, lists the tools with their JSON schemas and keeps only the allowlisted ones, then
-waits. A call that finds the connection broken (the stdio process died) marks it so; the task connects again (a new
-process), with a growing pause between attempts, and later calls wait briefly for it. A server that cannot start
-is logged and left out, and `/readyz` names it. A stdio server gets the SDK's minimal environment (PATH, HOME…)
-plus its own configured `env`, never the bot's tokens.
+pings it every `ping_seconds` (MCP_PING_SECONDS). A failed ping, or a call that finds the connection broken (the
+stdio process died), marks it down: its tools are no longer offered and `/readyz` names it until the task has
+connected again (a new process, its tools listed afresh), with a growing pause between attempts; calls meanwhile
+wait briefly for it. A server that cannot start is logged and left out, and `/readyz` names it. A stdio server gets
+the SDK's minimal environment (PATH, HOME…) plus its own configured `env`, never the bot's tokens.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ log = logging.getLogger(__name__)
 START_SECONDS = 20.0  # the bot's start waits this long at most for its MCP servers
 RECONNECT_WAIT_SECONDS = 5.0  # a call waits this long for a restarting server
 RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 0.5, 30.0
+PING_SECONDS = 30.0  # the default health check interval (MCP_PING_SECONDS)
+PING_TIMEOUT_SECONDS = 5.0  # a ping not answered in this long marks the server down
 
 
 class McpTool:
@@ -41,8 +44,8 @@ class McpTool:
 class McpConnection:
     """One configured server, kept connected."""
 
-    def __init__(self, config: McpServerConfig) -> None:
-        self.config = config
+    def __init__(self, config: McpServerConfig, ping_seconds: float = PING_SECONDS) -> None:
+        self.config, self.ping_seconds = config, ping_seconds
         self.problem: str | None = "not started"  # why it is not serving, for /readyz
         self.tools: list[Tool] = []
         self._session: ClientSession | None = None
@@ -82,16 +85,36 @@ class McpConnection:
             result = await session.call_tool(name, arguments)
         except Exception as exc:  # the transport failed: the server is restarted, the call is not repeated
             log.warning("MCP server %s failed a call (%r); reconnecting", self.config.name, exc)
-            self._mark_broken()
+            self._mark_broken(f"stopped while answering: {_reason(exc)}")
             raise ToolError(f"the tool server {self.config.name} stopped while answering; try again") from exc
         text = "\n".join(getattr(part, "text", "") for part in result.content if getattr(part, "text", None))
         if result.is_error:
             raise ToolError(text or "the tool failed")
         return text or "(no output)"
 
-    def _mark_broken(self) -> None:
+    def _mark_broken(self, reason: str) -> None:
+        self.problem = reason  # its tools are left out and /readyz names it until it is connected again
         self._connected.clear()
         self._broken.set()
+
+    async def _watch(self, session: ClientSession) -> None:
+        """Until the connection is marked broken (or the bot closes), ping the server; one that does not answer is
+        marked down, so the restart comes before the next call rather than after a failed one."""
+        while not self._broken.is_set():
+            if self.ping_seconds <= 0:
+                await self._broken.wait()
+                return
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.ping_seconds):
+                    await self._broken.wait()
+            if self._broken.is_set():
+                return
+            try:
+                async with asyncio.timeout(PING_TIMEOUT_SECONDS):
+                    await session.send_ping()
+            except Exception as exc:
+                log.warning("MCP server %s does not answer a ping (%s); restarting it", self.config.name, _reason(exc))
+                self._mark_broken(f"not answering pings: {_reason(exc)}")
 
     async def _keep(self) -> None:
         pause = RETRY_FIRST_SECONDS
@@ -128,7 +151,7 @@ class McpConnection:
             self._connected.set()
             self._tried.set()
             log.info("MCP server %s: %d tools offered", self.config.name, len(self.tools))
-            await self._broken.wait()
+            await self._watch(session)
 
     @asynccontextmanager
     async def _transport(self) -> AsyncIterator[Sequence[Any]]:
@@ -150,8 +173,8 @@ class McpConnection:
 class McpManager:
     """Every configured MCP server; a source of tools for the catalogue."""
 
-    def __init__(self, configs: Sequence[McpServerConfig]) -> None:
-        self.connections = [McpConnection(config) for config in configs]
+    def __init__(self, configs: Sequence[McpServerConfig], ping_seconds: float = PING_SECONDS) -> None:
+        self.connections = [McpConnection(config, ping_seconds) for config in configs]
 
     async def start(self) -> None:
         await asyncio.gather(*(c.start() for c in self.connections))

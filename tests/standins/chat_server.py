@@ -15,6 +15,7 @@ The requested `model` picks a scenario, so one server covers every behaviour the
   tools         follows `tool_plan`: round N (N tool rounds already in the request) streams the calls planned for
                 it as `tool_calls` deltas (arguments cut across chunks), ending with finish_reason "tool_calls";
                 past the plan, or offered no tools, it answers "Tool said: " and the last round's tool messages
+                (ending with finish_reason "length" while `tool_cuts` > 0, one less each time: a cut answer)
 Every other stream ends with finish_reason "stop".
 """
 
@@ -43,6 +44,7 @@ class ChatServer:
     chunk_delay: float = 0.0
     retry_after: str = "0"
     tool_plan: list[list[tuple[str, str]]] = field(default_factory=list)  # per round: (tool name, arguments JSON)
+    tool_cuts: int = 0  # this many of the `tools` scenario's answers end cut by the length limit
     url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -135,7 +137,10 @@ class ChatServer:
             if message.get("role") != "tool":
                 break
             last_round.insert(0, message["content"])
-        return await self._stream(request, model, _words("Tool said: " + " | ".join(last_round)), "tools")
+        cut = self.tool_cuts > 0
+        self.tool_cuts -= cut
+        words = _words("Tool said: " + " | ".join(last_round))
+        return await self._stream(request, model, words, "length" if cut else "tools")
 
 
 def _tool_chunk(model: str, index: int, arguments: str, call_id: str | None = None, name: str | None = None) -> bytes:

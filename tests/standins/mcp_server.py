@@ -2,7 +2,9 @@
 `--http PORT` it serves streamable HTTP instead.
 
 Tools: `weather` (allowlisted in the tests), `shout`, and `crash`, which ends the server's process (to test that the
-bot survives a restart). `env_seen` reports which of the named environment variables the server can read.
+bot survives a restart). `env_seen` reports which of the named environment variables the server can read; `pid`
+gives the server's process id (so a test can kill it). When the file named by STANDIN_EXTRA exists at start, the
+server also has `extra` (a tool list that changes across a restart).
 """
 
 from __future__ import annotations
@@ -38,6 +40,20 @@ def crash() -> str:
     """Ends this server's process at once."""
     sys.stdout.flush()
     os._exit(3)
+
+
+@server.tool()
+def pid() -> str:
+    """This server's process id."""
+    return str(os.getpid())
+
+
+if os.path.exists(os.environ.get("STANDIN_EXTRA", "/nonexistent")):
+
+    @server.tool()
+    def extra() -> str:
+        """A tool this server has only when started with its file present."""
+        return "extra!"
 
 
 if __name__ == "__main__":

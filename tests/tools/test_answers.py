@@ -14,7 +14,7 @@ from bot.answers.service import AnswerService
 from bot.db import history
 from bot.db.database import Database
 from bot.domain import Asker, Place, Turn
-from bot.generation.hf_api import ApiConfig, HFApiBackend
+from bot.generation.hf_api import CONTINUE_REQUEST, ApiConfig, HFApiBackend
 from bot.generation.registry import ModelRegistry
 from bot.services.conversation import HISTORY_FETCH, ConversationService
 from bot.services.cooldowns import Cooldowns
@@ -147,3 +147,58 @@ async def test_stop_works_while_a_tool_runs(
     assert outcome is not None and outcome.status == "interrupted"
     assert surface.watched.shown[0][-1].endswith("-# ⏹️ Stopped.")
     assert len(chat_server.requests) == 1  # the model was not asked again
+
+
+async def latest_answer(database: Database) -> Turn:
+    async with database.sessions() as session:
+        return (await history.recent_turns(session, PLACE.channel_id, 1))[0]
+
+
+async def test_regenerate_runs_the_tool_again(
+    database: Database, registry: ModelRegistry, chat_server: ChatServer
+) -> None:
+    answers, _ = await pipeline(database, registry, chat_server)
+    await remember(database)
+    chat_server.tool_plan = [[("search_history", json.dumps({"query": "when does the release ship"}))]]
+    question = Question(PLACE, Asker(1, "Bob"), "When does the release ship?", "mention")
+    await answers.answer(question, WatchedSurface())
+    first = await latest_answer(database)
+    assert len(chat_server.requests) == 2  # the call, then the answer
+    surface = WatchedSurface()
+    outcome = await answers.answer(question.again("regenerate", first.id), surface)
+    assert outcome is not None and outcome.status == "complete"
+    assert len(chat_server.requests) == 4 and chat_server.requests[2]["tools"]  # tools offered again, and called
+    found = tool_output(chat_server)
+    assert found.endswith(f" UTC] Alice: {DECISION}")  # the search ran again, not a stored copy of its output
+    assert "the assistant" not in found  # nor found the answer it replaces
+    assert surface.watched.shown[0][-1] == f"Tool said: {found}"
+    again = await latest_answer(database)
+    assert (again.content, again.tools_used) == (f"Tool said: {found}", "search_history")
+
+
+async def test_continue_of_a_cut_answer_goes_on_with_tools_offered(
+    database: Database, registry: ModelRegistry, chat_server: ChatServer
+) -> None:
+    answers, _ = await pipeline(database, registry, chat_server)
+    chat_server.tool_plan = [[("calculate", json.dumps({"expression": "6 * 7"}))]]
+    chat_server.tool_cuts = 1
+    question = Question(PLACE, Asker(1, "Bob"), "What is six times seven?", "mention")
+    outcome = await answers.answer(question, WatchedSurface())
+    assert outcome is not None and outcome.status == "truncated"
+    cut = await latest_answer(database)
+    assert cut.content == f"Tool said: {DATA_MARK}\n6 * 7 = 42" and cut.tools_used == "calculate"
+    surface = WatchedSurface()
+    outcome = await answers.answer(question.again("continue", cut.id), surface)
+    assert outcome is not None and outcome.status == "complete"
+    asked, answered = chat_server.requests[2], chat_server.requests[3]
+    assert asked["tools"] and [m["role"] for m in asked["messages"][-2:]] == ["assistant", "user"]
+    assert asked["messages"][-2]["content"] == cut.content and asked["messages"][-1]["content"] == CONTINUE_REQUEST
+    # After the tool round the model is still asked to go on from the cut answer, not to answer afresh.
+    roles = [m["role"] for m in answered["messages"][-4:]]
+    assert (
+        roles == ["assistant", "user", "assistant", "tool"] and answered["messages"][-3]["content"] == CONTINUE_REQUEST
+    )
+    went_on = await latest_answer(database)
+    assert went_on.id == cut.id and went_on.status == "complete"
+    assert went_on.content == cut.content * 2 and went_on.tools_used == "calculate"  # the stand-in says it again
+    assert surface.watched.shown[-1][-1] == went_on.content

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -147,3 +150,39 @@ async def _listening(port: int) -> None:
         writer.close()
         return
     raise AssertionError("the MCP server did not start")
+
+
+async def test_a_dead_server_is_down_before_the_next_call_and_comes_back_with_its_new_tools(tmp_path: Path) -> None:
+    marker = tmp_path / "extra"
+    config = standin(allowlist=("weather", "pid", "extra"))
+    config.env = {"STANDIN_EXTRA": SecretStr(str(marker))}
+    manager = McpManager([config], ping_seconds=0.2)
+    await manager.start()
+    try:
+        tools = {t.spec.name: t for t in manager.tools()}
+        assert list(tools) == ["weather", "pid"]  # no `extra` yet: its file is missing
+        marker.touch()  # the restarted server will list one tool more
+        os.kill(int(await tools["pid"].run({}, PLACE)), signal.SIGKILL)  # dies between calls: only a ping can tell
+        problem = await _until(manager.check)
+        assert problem.startswith("MCP server standin: not answering pings: ")
+        assert manager.tools() == []  # not offered while it is down
+        await _until(lambda: _none(manager.check))
+        tools = {t.spec.name: t for t in manager.tools()}
+        assert list(tools) == ["weather", "pid", "extra"]  # the list is read again from the new process
+        assert await tools["extra"].run({}, PLACE) == "extra!"
+    finally:
+        await manager.close()
+
+
+async def _none(check: Callable[[], Awaitable[str | None]]) -> str | None:
+    return "up" if await check() is None else None
+
+
+async def _until(probe: Callable[[], Awaitable[str | None]], tries: int = 500) -> str:
+    """What `probe` says once it says something (polled every 20 ms, for 10 s at most)."""
+    for _ in range(tries):
+        found = await probe()
+        if found is not None:
+            return found
+        await asyncio.sleep(0.02)
+    raise AssertionError("it never happened")

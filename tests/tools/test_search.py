@@ -43,6 +43,7 @@ async def test_search_stays_in_its_channel_and_follows_changes(database: Databas
         assert [t.id for t in await history.search_turns(session, 1, "budget", 5)] == [mine.id]
         assert [t.id for t in await history.search_turns(session, 3, "budget", 5)] == [thread.id]
         assert await history.search_turns(session, 1, "a is", 5) == []  # only words too short to mean anything
+        assert [t.id for t in await history.search_turns(session, 1, "budgets", 5)] == [mine.id]  # English stems
         assert await history.search_turns(session, 1, 'budget" OR content:*', 5) != []  # no query syntax gets in
     async with database.writes.begin() as session:
         await history.update_turn(session, mine.id, content="Spending cap agreed")
