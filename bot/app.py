@@ -23,12 +23,13 @@ from bot.generation.builder import build_registry
 from bot.generation.local_kind import LocalKind, check_local_extra
 from bot.generation.registry import ModelRegistry
 from bot.ops.checks import Check
-from bot.services.conversation import ConversationService, Retention
+from bot.services.conversation import ConversationService
 from bot.services.cooldowns import Cooldowns, SharedCooldowns
 from bot.services.leases import ProcessLease
 from bot.services.origins import ThreadOrigins
 from bot.services.personas import PersonaService
 from bot.services.readiness import store_checks
+from bot.services.retention import Retention
 from bot.services.settings import PlaceSettingsService
 from bot.services.tools import ToolService
 from bot.services.usage import UsageService

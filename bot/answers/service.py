@@ -23,6 +23,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Literal
 
+from bot.answers.acknowledgements import AcknowledgementsFirst
 from bot.answers.limits import Cooldown, GuildGate, Ticket
 from bot.answers.question import Question, RedoPath
 from bot.answers.surface import Surface
@@ -44,7 +45,6 @@ SHUTDOWN_GRACE_SECONDS = 20.0
 STOP_GRACE_SECONDS = 5.0
 SPEECH_WAIT_SECONDS = 120.0  # the slot waits this long at most for an answer's speech to end
 STORED_WAIT_SECONDS = 5.0  # Regenerate/Continue pressed the instant an answer ends waits this long for its row
-ACK_PRIORITY_SECONDS = 1.0  # the longest an acknowledged answer waits for a burst's other acknowledgements
 GENERIC = "Something went wrong on my side. The bot's operators can find the details in its log."
 ReasoningDisplay = Literal["hidden", "spoiler"]
 THINKING = "-# 💭 Thinking…"
@@ -79,38 +79,6 @@ class _Actions:
             async with asyncio.timeout(STORED_WAIT_SECONDS):
                 await self.stored.wait()
         await self._service.answer(self._question.again(path, self._reply.answer_turn_id), surface)
-
-
-class AcknowledgementsFirst:
-    """Acknowledgements go before every other step of a burst.
-
-    Each acknowledgement has a 3 s deadline and costs little; everything after it (store reads, generation, edits)
-    has none. While acknowledgements are on their way, answers already acknowledged wait for them to be sent (at most
-    `ACK_PRIORITY_SECONDS`, so a steady stream of questions cannot starve answers), which keeps the event loop free
-    for the acknowledgements of a burst.
-    """
-
-    def __init__(self) -> None:
-        self._pending = 0
-        self._quiet = asyncio.Event()
-        self._quiet.set()
-
-    @asynccontextmanager
-    async def acknowledging(self) -> AsyncIterator[None]:
-        self._pending += 1
-        self._quiet.clear()
-        try:
-            yield
-        finally:
-            self._pending -= 1
-            if self._pending == 0:
-                self._quiet.set()
-
-    async def settled(self) -> None:
-        if self._pending:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(ACK_PRIORITY_SECONDS):
-                    await self._quiet.wait()
 
 
 class AnswerService:

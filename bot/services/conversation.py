@@ -13,8 +13,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
-from dataclasses import dataclass, replace
-from datetime import timedelta
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,24 +34,19 @@ from bot.domain import (
     Turn,
     params_for,
 )
-from bot.errors import BotError, InvalidInputError, NotFoundError
+from bot.errors import InvalidInputError, NotFoundError
 from bot.generation.registry import ModelRegistry
 from bot.ops import metrics
 from bot.services.context import assemble
 from bot.services.extras import Addition, prepare
 from bot.services.reply import Reply, settle
+from bot.services.retention import Retention, RetentionPasses
 from bot.services.tools import ToolService
 
 log = logging.getLogger(__name__)
 
 HISTORY_FETCH = 200  # newest turns considered for the context; the token budget usually keeps fewer
 MESSAGE_ID_SEPARATOR = ","
-
-
-@dataclass(frozen=True, slots=True)
-class Retention:
-    max_turns: int = 500
-    max_age: timedelta = timedelta(days=90)
 
 
 SPOKEN_MARK = "🎙️"  # history marks what was said aloud (a voice channel, a voice message)
@@ -92,11 +86,9 @@ class ConversationService:
         self.db, self.registry = db, registry
         self.tools = tools  # None: answers are never offered tools
         self.owner = owner  # this process's instance, written on every answer it streams
-        self.retention = retention or Retention()
+        self._retention = RetentionPasses(db, retention or Retention())
         self.default_persona = default_persona
         self.max_prompt_chars, self.max_new_tokens, self.seed = max_prompt_chars, max_new_tokens, seed
-        self._background: set[asyncio.Task[None]] = set()
-        self._pruning: dict[int, bool] = {}  # channels being pruned -> whether answers finished there since
 
     def default_model_name(self) -> str:
         return self.registry.default_model
@@ -307,33 +299,7 @@ class ConversationService:
             )
         reply.completion_tokens = tokens or 0
         _measure(reply, prompt or 0, tokens or 0)
-        self._prune_later(reply.place.channel_id)
-
-    def _prune_later(self, channel_id: int) -> None:
-        """Retention after an answer, in the background, one pass per channel at a time: a burst of answers in one
-        channel runs two passes, not one per answer (each is a write, and under a burst the store is the bottleneck)."""
-        if channel_id in self._pruning:
-            self._pruning[channel_id] = True  # once more when the running pass is done
-            return
-        self._pruning[channel_id] = False
-        task = asyncio.create_task(self._prune_passes(channel_id))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _prune_passes(self, channel_id: int) -> None:
-        try:
-            again = True
-            while again:
-                self._pruning[channel_id] = False
-                try:
-                    await self.prune(channel_id)
-                except BotError:  # busy: the next answer's pass catches up
-                    log.warning("Retention skipped for channel %d this time: the store is busy", channel_id)
-                except Exception:  # a background pass must never take anything down with it
-                    log.exception("Retention failed for channel %d", channel_id)
-                again = self._pruning[channel_id]
-        finally:
-            del self._pruning[channel_id]
+        self._retention.after_answer(reply.place.channel_id)
 
     @staticmethod
     async def _count(reply: Reply, texts: list[str]) -> int | None:
@@ -342,13 +308,6 @@ class ConversationService:
         except Exception:  # a count is nice to have; never lose the answer over it
             log.debug("Token count failed", exc_info=True)
             return None
-
-    async def prune(self, channel_id: int) -> int:
-        async with self.db.writes.begin() as session:
-            removed = await history.prune_channel(session, channel_id, self.retention.max_turns, self.retention.max_age)
-        if removed:
-            log.info("Retention removed %d old turns from channel %d", removed, channel_id)
-        return removed
 
     async def clear_history(self, place: Place) -> int:
         async with self.db.writes.begin() as session:
@@ -372,8 +331,7 @@ class ConversationService:
 
     async def drain(self) -> None:
         """Wait for background retention work (shutdown)."""
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        await self._retention.drain()
 
 
 def _measure(reply: Reply, prompt_tokens: int, completion_tokens: int) -> None:

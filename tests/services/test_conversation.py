@@ -14,8 +14,9 @@ from bot.domain import Asker, Extras, FileText, Overrides, Place
 from bot.errors import GenerationInterrupted, InvalidInputError, NotFoundError, UnknownModelError
 from bot.generation.registry import ModelRegistry
 from bot.services.context import MESSAGE_OVERHEAD_TOKENS, answer_room
-from bot.services.conversation import ConversationService, Retention
+from bot.services.conversation import ConversationService
 from bot.services.personas import PersonaService
+from bot.services.retention import Retention
 from tests.standins.scripted import ScriptedBackend
 
 HERE = Place(guild_id=1, channel_id=10)
