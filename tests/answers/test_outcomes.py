@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import event
 
 from bot.answers.limits import GuildGate
 from bot.answers.question import Question
@@ -27,7 +26,7 @@ from bot.services.usage import UsageService
 from bot.streaming.pacing import PacerRegistry
 from bot.streaming.page import Page
 from bot.streaming.renderer import STOPPED_MARK, Outcome
-from tests.answers.test_service import RecordingSink
+from tests.answers.test_service import RecordingSink, store_statements
 from tests.standins.chat_server import REPLY, ChatServer
 from tests.standins.scripted import ScriptedBackend
 
@@ -197,24 +196,12 @@ async def test_nothing_waits_for_the_store_before_the_acknowledgement(
         ConversationService(database, registry), PacerRegistry(), SharedCooldowns(database, 30), GuildGate(2), usage
     )
     events: list[str] = []
-    engines = [database.engine.sync_engine]
-    if database._write_engine is not None:
-        engines.append(database._write_engine.sync_engine)
-
-    def statement(*_args: Any) -> None:
-        events.append("store")
-
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", statement)
-    try:
+    with store_statements(database, lambda: events.append("store")):
         for text in ("first", "second, too soon"):
             surface = Surface()
             surface.events = events
             events.append(f"asked: {text}")
             await answers.answer(Question(HERE, Asker(1, "ann"), text, "ask"), surface)
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", statement)
     for asked in ("asked: first", "asked: second, too soon"):
         after = events[events.index(asked) + 1 :]
         assert after[0] == "acknowledged", after[:3]

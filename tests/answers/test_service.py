@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from prometheus_client import REGISTRY
@@ -61,6 +62,25 @@ class RecordingSink:
         content = page.text()
         check_length(content, None)
         self.contents[handle] = content
+
+
+@contextmanager
+def store_statements(database: Database, seen: Callable[[], object]) -> Iterator[None]:
+    """Calls `seen` for every SQL statement the store runs (on both engines where SQLite has a writer of its own)."""
+    engines = [database.engine.sync_engine]
+    if database._write_engine is not None:
+        engines.append(database._write_engine.sync_engine)
+
+    def statement(*_args: Any) -> None:
+        seen()
+
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", statement)
+    try:
+        yield
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", statement)
 
 
 class RecordingSurface:
@@ -193,24 +213,13 @@ async def test_acknowledgements_of_a_burst_go_before_any_answer_reads_the_store(
             await asyncio.sleep(self.delay)  # the round trip to Discord
             events.append("acknowledged")
 
-    def statement(*_args: Any) -> None:
-        events.append("store")
-
-    engines = [database.engine.sync_engine]
-    if database._write_engine is not None:
-        engines.append(database._write_engine.sync_engine)
-    for engine in engines:
-        event.listen(engine, "before_cursor_execute", statement)
-    try:
+    with store_statements(database, lambda: events.append("store")):
         await asyncio.gather(
             *(
                 answers.answer(Question(Place(7, 70 + i), Asker(i, "x"), "q", "ask"), SlowAck(0.05 * (i + 1)))
                 for i in range(3)
             )
         )
-    finally:
-        for engine in engines:
-            event.remove(engine, "before_cursor_execute", statement)
     assert events[:3] == ["acknowledged"] * 3, events[:5]
     assert "store" in events
 
